@@ -1,0 +1,27 @@
+"""The SDK's own error types. The CLI turns every EdgeSdkError into a clear message, never a traceback."""
+
+from __future__ import annotations
+
+
+class EdgeSdkError(Exception):
+    """Base class: something the user can fix; the message says what is wrong and what to do."""
+
+
+class ModelError(EdgeSdkError):
+    """The model file is missing, empty, truncated or not a valid TFLite flatbuffer."""
+
+
+class UnsupportedOpError(ModelError):
+    """The model uses an operator (or an attribute of one) that edgesdk does not support."""
+
+
+class PlanError(EdgeSdkError):
+    """The planner cannot produce a schedule (for example the RAM budget is below the floor)."""
+
+
+class BoardError(EdgeSdkError):
+    """Unknown board or malformed board file."""
+
+
+class ToolchainError(EdgeSdkError):
+    """A compiler, emulator or PlatformIO is missing or failed."""
