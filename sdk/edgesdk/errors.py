@@ -15,6 +15,10 @@ class UnsupportedOpError(ModelError):
     """The model uses an operator (or an attribute of one) that edgesdk does not support."""
 
 
+class TrainingError(EdgeSdkError):
+    """The training set-up is invalid (trainable selection, loss, optimizer, batch)."""
+
+
 class PlanError(EdgeSdkError):
     """The planner cannot produce a schedule (for example the RAM budget is below the floor)."""
 
