@@ -29,3 +29,11 @@ class BoardError(EdgeSdkError):
 
 class ToolchainError(EdgeSdkError):
     """A compiler, emulator or PlatformIO is missing or failed."""
+
+
+class FitError(EdgeSdkError):
+    """The firmware does not fit the board: static RAM + stack above its SRAM, or code above its flash."""
+
+
+class FirmwareError(EdgeSdkError):
+    """The firmware ran but failed: a fault, a time-out, or result lines that cannot be parsed."""
