@@ -1,0 +1,34 @@
+/*
+ * edgesdk/mean_f32.h -- MEAN over the spatial axes (H, W) in float32: forward and input
+ * gradient (global average pooling as the TFLite converter emits it).
+ *
+ *   in x [N, H, W, C]    out y [N, 1, 1, C]  ([N, C] without keep_dims maps to the same dims)
+ */
+#ifndef EDGESDK_MEAN_F32_H
+#define EDGESDK_MEAN_F32_H
+
+#include "edgesdk/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Forward: y[n,c] = (sum_{h,w} x[n,h,w,c]) / (float)(H*W).
+ * Order: one running float sum from 0 over h, then w (ascending), then one division.
+ */
+es_status es_mean_hw_f32_fwd(const es_dims *in_dims, const float *in,
+                             const es_dims *out_dims, float *out);
+
+/*
+ * Input gradient: dx[n,h,w,c] = dz[n,c] / (float)(H*W) (one division, broadcast).
+ *   dz [N, 1, 1, C] (out_dims)   dx [N, H, W, C] (in_dims)
+ */
+es_status es_mean_hw_f32_bwd(const es_dims *out_dims, const float *dz,
+                             const es_dims *in_dims, float *dx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EDGESDK_MEAN_F32_H */

@@ -1,0 +1,188 @@
+/*
+ * depthwise_conv2d_f32.c -- DEPTHWISE_CONV_2D float32 reference kernels: forward, input
+ * gradient, weight gradient. Contracts and summation orders: edgesdk/depthwise_conv2d_f32.h.
+ */
+#include "edgesdk/depthwise_conv2d_f32.h"
+
+#include "internal.h"
+
+/* Checks shared by the three passes; out_c is C*M, the full number of output channels. */
+static es_status check_depthwise(const es_depthwise_conv2d_params *p, const es_dims *in_dims,
+                                 const es_dims *out_dims, int32_t kh, int32_t kw)
+{
+    if (p == NULL || !es_activation_ok(p->activation) || p->depth_multiplier < 1 ||
+        !es_axis_params_ok(p->stride_h, p->dilation_h, p->pad_top) ||
+        !es_axis_params_ok(p->stride_w, p->dilation_w, p->pad_left)) {
+        return ES_ERR_ARG;
+    }
+    ES_TRY(es_check_dims(in_dims));
+    ES_TRY(es_check_dims(out_dims));
+    if (out_dims->n != in_dims->n || out_dims->c != in_dims->c * p->depth_multiplier) {
+        return ES_ERR_SHAPE;
+    }
+    if (!es_window_ok(in_dims->h, out_dims->h, kh, p->stride_h, p->dilation_h, p->pad_top) ||
+        !es_window_ok(in_dims->w, out_dims->w, kw, p->stride_w, p->dilation_w, p->pad_left)) {
+        return ES_ERR_SHAPE;
+    }
+    return ES_OK;
+}
+
+/* The weight tensor must be [1, KH, KW, C*M]. */
+static es_status check_weights(const es_dims *w_dims, const es_dims *out_dims)
+{
+    ES_TRY(es_check_dims(w_dims));
+    return w_dims->n == 1 && w_dims->c == out_dims->c ? ES_OK : ES_ERR_SHAPE;
+}
+
+es_status es_depthwise_conv2d_f32_fwd(const es_depthwise_conv2d_params *params,
+                                      const es_dims *in_dims, const float *in,
+                                      const es_dims *w_dims, const float *w,
+                                      const float *bias,
+                                      const es_dims *out_dims, float *out)
+{
+    if (in == NULL || w == NULL || out == NULL) {
+        return ES_ERR_ARG;
+    }
+    ES_TRY(es_check_dims(w_dims));
+    ES_TRY(check_depthwise(params, in_dims, out_dims, w_dims->h, w_dims->w));
+    ES_TRY(check_weights(w_dims, out_dims));
+
+    const int32_t n_batch = in_dims->n, ih_n = in_dims->h, iw_n = in_dims->w, c_n = in_dims->c;
+    const int32_t oh_n = out_dims->h, ow_n = out_dims->w, oc_n = out_dims->c;
+    const int32_t kh_n = w_dims->h, kw_n = w_dims->w, m_n = params->depth_multiplier;
+
+    for (int32_t n = 0; n < n_batch; ++n) {
+        for (int32_t oh = 0; oh < oh_n; ++oh) {
+            const int32_t ih0 = oh * params->stride_h - params->pad_top;
+            for (int32_t ow = 0; ow < ow_n; ++ow) {
+                const int32_t iw0 = ow * params->stride_w - params->pad_left;
+                float *y = out + ((n * oh_n + oh) * ow_n + ow) * oc_n;
+                for (int32_t j = 0; j < oc_n; ++j) {
+                    const int32_t c = j / m_n;
+                    float acc = 0.0f;
+                    for (int32_t kh = 0; kh < kh_n; ++kh) {
+                        const int32_t ih = ih0 + kh * params->dilation_h;
+                        if (ih < 0 || ih >= ih_n) {
+                            continue;
+                        }
+                        for (int32_t kw = 0; kw < kw_n; ++kw) {
+                            const int32_t iw = iw0 + kw * params->dilation_w;
+                            if (iw < 0 || iw >= iw_n) {
+                                continue;
+                            }
+                            acc += in[((n * ih_n + ih) * iw_n + iw) * c_n + c] *
+                                   w[(kh * kw_n + kw) * oc_n + j];
+                        }
+                    }
+                    if (bias != NULL) {
+                        acc += bias[j];
+                    }
+                    y[j] = es_activate(params->activation, acc);
+                }
+            }
+        }
+    }
+    return ES_OK;
+}
+
+es_status es_depthwise_conv2d_f32_bwd_in(const es_depthwise_conv2d_params *params,
+                                         const es_dims *out_dims, const float *dz,
+                                         const es_dims *w_dims, const float *w,
+                                         const es_dims *in_dims, float *dx)
+{
+    if (dz == NULL || w == NULL || dx == NULL) {
+        return ES_ERR_ARG;
+    }
+    ES_TRY(es_check_dims(w_dims));
+    ES_TRY(check_depthwise(params, in_dims, out_dims, w_dims->h, w_dims->w));
+    ES_TRY(check_weights(w_dims, out_dims));
+
+    const int32_t n_batch = in_dims->n, ih_n = in_dims->h, iw_n = in_dims->w, c_n = in_dims->c;
+    const int32_t oh_n = out_dims->h, ow_n = out_dims->w, oc_n = out_dims->c;
+    const int32_t kh_n = w_dims->h, kw_n = w_dims->w, m_n = params->depth_multiplier;
+
+    for (int32_t n = 0; n < n_batch; ++n) {
+        for (int32_t ih = 0; ih < ih_n; ++ih) {
+            for (int32_t iw = 0; iw < iw_n; ++iw) {
+                float *g = dx + ((n * ih_n + ih) * iw_n + iw) * c_n;
+                for (int32_t c = 0; c < c_n; ++c) {
+                    g[c] = 0.0f;
+                }
+                for (int32_t kh = 0; kh < kh_n; ++kh) {
+                    const int32_t oh = es_window_source(ih, kh, params->stride_h,
+                                                        params->dilation_h, params->pad_top, oh_n);
+                    if (oh < 0) {
+                        continue;
+                    }
+                    for (int32_t kw = 0; kw < kw_n; ++kw) {
+                        const int32_t ow = es_window_source(iw, kw, params->stride_w,
+                                                            params->dilation_w, params->pad_left,
+                                                            ow_n);
+                        if (ow < 0) {
+                            continue;
+                        }
+                        const float *d = dz + ((n * oh_n + oh) * ow_n + ow) * oc_n;
+                        const float *wk = w + (kh * kw_n + kw) * oc_n;
+                        for (int32_t c = 0; c < c_n; ++c) {
+                            for (int32_t m = 0; m < m_n; ++m) {
+                                g[c] += d[c * m_n + m] * wk[c * m_n + m];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return ES_OK;
+}
+
+es_status es_depthwise_conv2d_f32_bwd_w(const es_depthwise_conv2d_params *params,
+                                        const es_dims *out_dims, const float *dz,
+                                        const es_dims *in_dims, const float *in,
+                                        const es_dims *dw_dims, float *dw)
+{
+    if (dz == NULL || in == NULL || dw == NULL) {
+        return ES_ERR_ARG;
+    }
+    ES_TRY(es_check_dims(dw_dims));
+    ES_TRY(check_depthwise(params, in_dims, out_dims, dw_dims->h, dw_dims->w));
+    if (dw_dims->n != 1 || dw_dims->c > out_dims->c) {
+        return ES_ERR_SHAPE;
+    }
+
+    const int32_t n_batch = in_dims->n, ih_n = in_dims->h, iw_n = in_dims->w, c_n = in_dims->c;
+    const int32_t oh_n = out_dims->h, ow_n = out_dims->w, oc_n = out_dims->c;
+    const int32_t kh_n = dw_dims->h, kw_n = dw_dims->w, k_channels = dw_dims->c;
+    const int32_t m_n = params->depth_multiplier;
+
+    for (int32_t kh = 0; kh < kh_n; ++kh) {
+        for (int32_t kw = 0; kw < kw_n; ++kw) {
+            float *g = dw + (kh * kw_n + kw) * k_channels;
+            for (int32_t j = 0; j < k_channels; ++j) {
+                g[j] = 0.0f;
+            }
+            for (int32_t n = 0; n < n_batch; ++n) {
+                for (int32_t oh = 0; oh < oh_n; ++oh) {
+                    const int32_t ih = oh * params->stride_h - params->pad_top +
+                                       kh * params->dilation_h;
+                    if (ih < 0 || ih >= ih_n) {
+                        continue;
+                    }
+                    for (int32_t ow = 0; ow < ow_n; ++ow) {
+                        const int32_t iw = ow * params->stride_w - params->pad_left +
+                                           kw * params->dilation_w;
+                        if (iw < 0 || iw >= iw_n) {
+                            continue;
+                        }
+                        const float *d = dz + ((n * oh_n + oh) * ow_n + ow) * oc_n;
+                        const float *x = in + ((n * ih_n + ih) * iw_n + iw) * c_n;
+                        for (int32_t j = 0; j < k_channels; ++j) {
+                            g[j] += d[j] * x[j / m_n];
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return ES_OK;
+}

@@ -1,0 +1,88 @@
+/*
+ * internal.h -- helpers shared by the kernel sources; not part of the public API.
+ */
+#ifndef EDGESDK_INTERNAL_H
+#define EDGESDK_INTERNAL_H
+
+#include "edgesdk/common.h"
+
+/* 1 when every dimension is >= 1. */
+static inline int es_dims_ok(const es_dims *dims)
+{
+    return dims != NULL && dims->n >= 1 && dims->h >= 1 && dims->w >= 1 && dims->c >= 1;
+}
+
+/* ES_ERR_ARG for a NULL dims pointer, ES_ERR_SHAPE for a dimension < 1, else ES_OK. */
+static inline es_status es_check_dims(const es_dims *dims)
+{
+    if (dims == NULL) {
+        return ES_ERR_ARG;
+    }
+    return es_dims_ok(dims) ? ES_OK : ES_ERR_SHAPE;
+}
+
+/* 1 when both shapes are the same. */
+static inline int es_dims_equal(const es_dims *a, const es_dims *b)
+{
+    return a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c;
+}
+
+/* 1 for a known es_activation value. */
+static inline int es_activation_ok(es_activation act)
+{
+    return act == ES_ACT_NONE || act == ES_ACT_RELU || act == ES_ACT_RELU6;
+}
+
+/* y = f(z) for a fused activation. */
+static inline float es_activate(es_activation act, float z)
+{
+    if (act == ES_ACT_NONE) {
+        return z;
+    }
+    if (z < 0.0f) {
+        return 0.0f;
+    }
+    if (act == ES_ACT_RELU6 && z > 6.0f) {
+        return 6.0f;
+    }
+    return z;
+}
+
+/* 1 when one axis' stride, dilation and pad_before are in their ranges (>= 1, >= 1, >= 0). */
+static inline int es_axis_params_ok(int32_t stride, int32_t dilation, int32_t pad_before)
+{
+    return stride >= 1 && dilation >= 1 && pad_before >= 0;
+}
+
+/*
+ * 1 when a sliding window along one axis is well formed: kernel size k, stride, dilation and
+ * pad_before are in range, and each of the n_out windows starts inside the input of length
+ * n_in (the first one may start up to (k-1)*dilation before it).
+ */
+static inline int es_window_ok(int32_t n_in, int32_t n_out, int32_t k, int32_t stride,
+                               int32_t dilation, int32_t pad_before)
+{
+    if (k < 1 || stride < 1 || dilation < 1 || pad_before < 0 || n_in < 1 || n_out < 1) {
+        return 0;
+    }
+    if (pad_before > (k - 1) * dilation) {
+        return 0;
+    }
+    return (n_out - 1) * stride - pad_before <= n_in - 1;
+}
+
+/*
+ * The output index o whose window places tap t at input index i, i.e.
+ * i = o*stride - pad_before + t*dilation; -1 when there is none in [0, n_out).
+ */
+static inline int32_t es_window_source(int32_t i, int32_t t, int32_t stride, int32_t dilation,
+                                       int32_t pad_before, int32_t n_out)
+{
+    const int32_t num = i + pad_before - t * dilation;
+    if (num < 0 || num % stride != 0) {
+        return -1;
+    }
+    return num / stride < n_out ? num / stride : -1;
+}
+
+#endif /* EDGESDK_INTERNAL_H */
