@@ -19,9 +19,22 @@ def _tensor_count(blob: bytes) -> int:
     return int(tflite.Model.GetRootAs(blob, 0).Subgraphs(0).TensorsLength())
 
 
+def _arena_size(blob: bytes) -> int:
+    """Room for every tensor kept apart (all are preserved) plus TFLM's own bookkeeping."""
+    graph = tflite.Model.GetRootAs(blob, 0).Subgraphs(0)
+    total = 0
+    for i in range(graph.TensorsLength()):
+        shape = graph.Tensors(i).ShapeAsNumpy()
+        elements = int(np.prod(shape, dtype=np.int64)) if isinstance(shape, np.ndarray) else 1
+        total += 8 * elements + 64  # widest type, plus alignment
+    return (1 << 20) + 2 * total
+
+
 def _run_job(blob: bytes, samples: list[list[np.ndarray]]) -> list[dict[int, np.ndarray]]:
     interpreter = runtime.Interpreter.from_bytes(
-        blob, intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors  # upstream spelling
+        blob,
+        arena_size=_arena_size(blob),
+        intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors,  # upstream spelling
     )
     count = _tensor_count(blob)
     results = []
