@@ -1,0 +1,251 @@
+"""The training graph: one training step of a model as a DAG of kernel calls over named buffers.
+
+A :class:`TrainingGraph` is what the planner schedules, what the code generator renders and what
+:mod:`edgesdk.reference` executes. It holds two programs over one set of :class:`Value` buffers:
+
+- ``nodes``: the training step (forward, loss, backward, update) in a valid execution order, with
+  nothing in it that no parameter update needs;
+- ``inference_nodes``: the forward program that computes the model's outputs (it keeps a trailing
+  SOFTMAX that training skips).
+
+Every node calls one kernel (:class:`Compute`), reads ``inputs``, writes at most one buffer
+(``output``), may write a small side result (the loss scalar, ``side_outputs``) and, for optimizer
+updates, overwrites resident buffers in place (``in_place``). ``attrs`` carry everything the kernel
+needs, already resolved to numbers (see docs/training-graph.md for the per-kernel contract).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from edgesdk import ir
+from edgesdk.train.spec import LossKind, OptimizerSpec, Precision
+
+
+class Stage(enum.Enum):
+    FORWARD = "forward"
+    LOSS = "loss"
+    BACKWARD = "backward"
+    UPDATE = "update"
+
+
+class Compute(enum.Enum):
+    """The closed set of kernels a training graph calls. The C runtime has one function per member."""
+
+    # -- forward, one per IR op kind (RESHAPE / QUANTIZE / DEQUANTIZE are folded away: no kernel)
+    CONV_2D_FWD = "conv_2d_fwd"
+    DEPTHWISE_CONV_2D_FWD = "depthwise_conv_2d_fwd"
+    FULLY_CONNECTED_FWD = "fully_connected_fwd"
+    ADD_FWD = "add_fwd"
+    LOGISTIC_FWD = "logistic_fwd"
+    SOFTMAX_FWD = "softmax_fwd"
+    AVERAGE_POOL_2D_FWD = "average_pool_2d_fwd"
+    MAX_POOL_2D_FWD = "max_pool_2d_fwd"
+    MEAN_FWD = "mean_fwd"
+    PAD_FWD = "pad_fwd"
+    CONCATENATION_FWD = "concatenation_fwd"
+    # -- loss: reads logits (or outputs) and labels, writes the first gradient and the loss scalar
+    LOSS_SOFTMAX_XENT = "loss_softmax_xent"
+    LOSS_MSE = "loss_mse"
+    # -- backward of a fused activation: dz = dy * f'(z), from the saved output y alone
+    ACT_BWD = "act_bwd"
+    # -- backward of parameterized layers: input, weight and bias gradients
+    CONV_2D_BWD_IN = "conv_2d_bwd_in"
+    CONV_2D_BWD_W = "conv_2d_bwd_w"
+    CONV_2D_BWD_B = "conv_2d_bwd_b"
+    DEPTHWISE_CONV_2D_BWD_IN = "depthwise_conv_2d_bwd_in"
+    DEPTHWISE_CONV_2D_BWD_W = "depthwise_conv_2d_bwd_w"
+    DEPTHWISE_CONV_2D_BWD_B = "depthwise_conv_2d_bwd_b"
+    FULLY_CONNECTED_BWD_IN = "fully_connected_bwd_in"
+    FULLY_CONNECTED_BWD_W = "fully_connected_bwd_w"
+    FULLY_CONNECTED_BWD_B = "fully_connected_bwd_b"
+    # -- backward of the other ops (ADD's input gradients alias dz: no kernel)
+    LOGISTIC_BWD = "logistic_bwd"
+    SOFTMAX_BWD = "softmax_bwd"
+    AVERAGE_POOL_2D_BWD = "average_pool_2d_bwd"
+    MAX_POOL_2D_BWD = "max_pool_2d_bwd"
+    MEAN_BWD = "mean_bwd"
+    PAD_BWD = "pad_bwd"
+    CONCATENATION_BWD = "concatenation_bwd"
+    # -- a value read by several ops: its gradient is the sum of their contributions, in input order
+    GRAD_SUM = "grad_sum"
+    # -- optimizer updates: write the parameter (and the optimizer state) in place
+    SGD_UPDATE = "sgd_update"
+    MOMENTUM_UPDATE = "momentum_update"
+    ADAM_UPDATE = "adam_update"
+
+
+class ValueKind(enum.Enum):
+    INPUT = "input"  # the model input batch, given by the caller
+    LABEL = "label"  # integer labels (softmax_xent) or float targets (mse)
+    ACTIVATION = "activation"  # a forward output
+    GRADIENT = "gradient"  # gradient of an activation (transient)
+    LOSS = "loss"  # the scalar loss (side output of the loss node)
+    CONSTANT = "constant"  # constant tensor that is never written (frozen weights: flash)
+    PARAMETER = "parameter"  # trainable weight or bias (RAM)
+    PARAM_GRAD = "param_grad"  # gradient of a parameter (only its trainable channels)
+    OPT_STATE = "opt_state"  # optimizer state of a parameter (same shape as its gradient)
+
+
+@dataclass(frozen=True)
+class Value:
+    """One buffer. ``resident`` buffers live for the whole step outside the planner's arena."""
+
+    name: str
+    kind: ValueKind
+    shape: tuple[int, ...]
+    dtype: ir.DType
+    resident: bool
+    tensor: int | None = None  # IR tensor held (activations, parameters, constants; folded aliases share)
+    param: str | None = None  # PARAM_GRAD / OPT_STATE: the parameter value it belongs to
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+
+@dataclass(frozen=True)
+class Node:
+    """One kernel call. ``index`` is the node's position in the program (``nodes`` or ``inference_nodes``)."""
+
+    index: int
+    name: str
+    stage: Stage
+    compute: Compute
+    op: int | None  # IR op index it came from; None for the loss and gradient sums
+    inputs: tuple[str, ...]
+    output: str | None  # None for updates (they write ``in_place``)
+    attrs: Mapping[str, Any]
+    macs: int  # multiply-accumulates (MAC-equivalents for non-linear-algebra kernels)
+    output_bytes: int  # bytes of ``output`` (0 when there is none)
+    workspace_bytes: int  # scratch the kernel needs besides its inputs and output
+    side_outputs: tuple[str, ...] = ()
+    in_place: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
+
+
+@dataclass(frozen=True, eq=False)
+class TrainingGraph:
+    """One training step of ``source``; see the module docstring and docs/training-graph.md."""
+
+    name: str
+    source: ir.Graph
+    values: Mapping[str, Value]
+    nodes: tuple[Node, ...]
+    inference_nodes: tuple[Node, ...]
+    input: str  # value name of the model input batch
+    labels: str  # value name of the labels / targets
+    loss: str  # value name of the scalar loss
+    logits: str  # value the loss reads
+    outputs: tuple[str, ...]  # values the inference program produces (the model outputs)
+    gradients: Mapping[str, str]  # value name -> name of the value holding its gradient
+    batch: int
+    loss_kind: LossKind
+    optimizer: OptimizerSpec
+    precision: Precision
+    trainable_channels: Mapping[str, int] = field(default_factory=dict)  # parameter -> channels updated
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", MappingProxyType(dict(self.values)))
+        object.__setattr__(self, "gradients", MappingProxyType(dict(self.gradients)))
+        object.__setattr__(self, "trainable_channels", MappingProxyType(dict(self.trainable_channels)))
+
+    # -- lookups
+    def value(self, name: str) -> Value:
+        return self.values[name]
+
+    def node(self, name: str) -> Node:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    def nodes_by_stage(self, stage: Stage) -> tuple[Node, ...]:
+        return tuple(node for node in self.nodes if node.stage is stage)
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """Trainable parameters, in op order."""
+        return tuple(v.name for v in self.values.values() if v.kind is ValueKind.PARAMETER)
+
+    @property
+    def resident_bytes(self) -> int:
+        """Bytes of resident buffers: input, labels, loss, trainable parameters, their gradients when
+        resident, and optimizer state. Frozen constants stay in flash and are not counted."""
+        return sum(v.nbytes for v in self.values.values() if v.resident)
+
+    def deps(self, node: Node, program: tuple[Node, ...] | None = None) -> tuple[str, ...]:
+        """Names of the nodes ``node`` must follow: the producers of its inputs and, for a node that
+        writes buffers in place (an update), every earlier node that reads those buffers."""
+        program = self.nodes if program is None else program
+        producers = {n.output: n.name for n in program if n.output is not None}
+        names: list[str] = []
+        for value in node.inputs:
+            producer = producers.get(value)
+            if producer is not None and producer not in names:
+                names.append(producer)
+        written = set(node.in_place)
+        if written:
+            for other in program[: node.index]:
+                if written.intersection(other.inputs) and other.name not in names:
+                    names.append(other.name)
+        return tuple(names)
+
+    # -- exports
+    def to_planner_dict(self) -> dict[str, Any]:
+        """The training step in the planner's JSON shape.
+
+        ``{"name", "nodes": [{"name", "kind", "macs", "output_bytes", "workspace_bytes", "deps"}],
+        "resident_bytes"}``; kind is ``forward`` (forward stage), ``backward`` (loss and backward
+        stages) or ``update``. ``output_bytes`` counts only buffers the planner places: a node whose
+        output is resident (a parameter gradient, by default) reports 0, as resident buffers are
+        counted once in ``resident_bytes``.
+        """
+        kinds = {
+            Stage.FORWARD: "forward",
+            Stage.LOSS: "backward",
+            Stage.BACKWARD: "backward",
+            Stage.UPDATE: "update",
+        }
+        nodes = []
+        for node in self.nodes:
+            out = self.values[node.output] if node.output is not None else None
+            nodes.append(
+                {
+                    "name": node.name,
+                    "kind": kinds[node.stage],
+                    "macs": int(node.macs),
+                    "output_bytes": 0 if out is None or out.resident else int(node.output_bytes),
+                    "workspace_bytes": int(node.workspace_bytes),
+                    "deps": list(self.deps(node)),
+                }
+            )
+        return {"name": self.name, "nodes": nodes, "resident_bytes": int(self.resident_bytes)}
+
+    def summary(self) -> str:
+        """A readable table of the training step: one line per node."""
+        lines = [
+            f"training graph {self.name!r}: batch {self.batch}, loss {self.loss_kind.value}, "
+            f"optimizer {self.optimizer.kind.value}, precision {self.precision.value}",
+            f"{'#':>4}  {'stage':<8} {'node':<36} {'kernel':<26} {'MACs':>12} {'out B':>9} {'work B':>7}",
+        ]
+        for node in self.nodes:
+            lines.append(
+                f"{node.index:>4}  {node.stage.value:<8} {node.name:<36} {node.compute.value:<26} "
+                f"{node.macs:>12,} {node.output_bytes:>9,} {node.workspace_bytes:>7,}"
+            )
+        total = sum(node.macs for node in self.nodes)
+        lines.append(f"total MACs {total:,}; resident bytes {self.resident_bytes:,}")
+        return "\n".join(lines)
