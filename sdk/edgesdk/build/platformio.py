@@ -1,0 +1,320 @@
+"""PlatformIO projects for a board, and building/running their emulated env offline.
+
+A project has two envs: ``<board>`` for the real board (``platform = ststm32`` / ``nordicnrf52``
+and the board's PlatformIO id; needs PlatformIO's registry once to fetch the platform) and
+``<board>_emulated`` for its QEMU stand-in, which uses edgesdk's local platform (shipped under
+boards/platformio/) through ``platform = symlink://...`` and the system's arm-none-eabi-gcc, so it
+builds and runs with no network. The only package PlatformIO insists on, ``tool-scons``, is made
+here from the installed SCons distribution in a core directory edgesdk controls.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgesdk import __version__
+from edgesdk.boards import Board, load_all_boards, load_board
+from edgesdk.build.compiler import ARM_CFLAGS, COMMON_CFLAGS
+from edgesdk.build.linker import render_linker_script
+from edgesdk.build.protocol import Results, parse_results
+from edgesdk.build.targets import Target, layout_for, port_defines
+from edgesdk.build.templating import render
+from edgesdk.build.toolchain import PLATFORMIO_VERSION, SCONS_VERSION, require
+from edgesdk.errors import BoardError, FirmwareError, ToolchainError
+from edgesdk.resources import boards_dir, runtime_dir
+
+CORE_DIR_VARIABLE = "EDGESDK_PLATFORMIO_DIR"
+SCONS_PACKAGE_VERSION = "4.41101.0"  # how PlatformIO 6.2.0 names SCons 4.11.1 (it requires ~4.41101.0)
+LIBRARY_NAME = "edgesdk_runtime"
+PROJECT_CFLAGS = (*COMMON_CFLAGS, "-O2", *ARM_CFLAGS)
+
+_SCONS_LAUNCHER = '''\
+"""Launcher of the tool-scons package that edgesdk made from the installed SCons distribution."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "scons-local"))
+
+from SCons.Script.Main import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''
+
+
+def default_core_dir() -> Path:
+    configured = os.environ.get(CORE_DIR_VARIABLE)
+    if configured:
+        return Path(configured).expanduser()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "edgesdk" / "platformio"
+
+
+@dataclass(frozen=True)
+class OfflinePlatformIO:
+    """A PlatformIO core directory ready for offline builds of the emulated envs."""
+
+    core_dir: Path
+    platform_dir: Path  # the local platform, referenced as symlink://<platform_dir>
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PLATFORMIO_CORE_DIR"] = str(self.core_dir)
+        env["PLATFORMIO_SETTING_ENABLE_TELEMETRY"] = "No"
+        return env
+
+
+def emulated_board_id(board: Board) -> str:
+    return f"edgesdk_{board.name}_emulated"
+
+
+def prepare_offline(core_dir: Path | str | None = None) -> OfflinePlatformIO:
+    """Install tool-scons (from the installed SCons) and the local platform into ``core_dir``.
+
+    Idempotent; the platform's board manifests are rewritten from the board files every time.
+    """
+    require("pio")
+    require("scons")
+    pio_version = importlib.metadata.version("platformio")
+    scons_version = importlib.metadata.version("scons")
+    if pio_version != PLATFORMIO_VERSION or scons_version != SCONS_VERSION:
+        raise ToolchainError(
+            f"offline PlatformIO builds need platformio {PLATFORMIO_VERSION} with scons {SCONS_VERSION} "
+            f"(found platformio {pio_version}, scons {scons_version}); install them with:\n"
+            f"    pip install platformio=={PLATFORMIO_VERSION} scons=={SCONS_VERSION}"
+        )
+    core = Path(core_dir) if core_dir is not None else default_core_dir()
+    core = core.resolve()
+    core.mkdir(parents=True, exist_ok=True)
+    _install_tool_scons(core / "packages" / "tool-scons")
+    platform = core / "edgesdk-platform"
+    _write_platform(platform)
+    return OfflinePlatformIO(core, platform)
+
+
+def _install_tool_scons(target: Path) -> None:
+    manifest = target / "package.json"
+    if manifest.is_file():
+        try:
+            if json.loads(manifest.read_text()).get("version") == SCONS_PACKAGE_VERSION:
+                return
+        except ValueError:
+            pass
+    scons_package = Path(str(importlib.metadata.distribution("scons").locate_file("SCons")))
+    if not (scons_package / "Script" / "Main.py").is_file():
+        raise ToolchainError(
+            f"the installed SCons distribution has no SCons package at {scons_package}; reinstall it with:\n"
+            f"    pip install --force-reinstall scons=={SCONS_VERSION}"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tool-scons-", dir=target.parent))
+    shutil.copytree(
+        scons_package,
+        staging / "scons-local" / "SCons",
+        ignore=shutil.ignore_patterns("__pycache__", "docbook-xsl-*"),
+    )
+    (staging / "scons.py").write_text(_SCONS_LAUNCHER)
+    (staging / "package.json").write_text(
+        json.dumps(
+            {
+                "name": "tool-scons",
+                "version": SCONS_PACKAGE_VERSION,
+                "description": f"SCons {SCONS_VERSION}, packaged by edgesdk from the installed distribution",
+            },
+            indent=2,
+        )
+    )
+    piopm = {
+        "type": "tool",
+        "name": "tool-scons",
+        "version": SCONS_PACKAGE_VERSION,
+        "spec": {"owner": "platformio", "id": None, "name": "tool-scons", "requirements": None, "uri": None},
+    }
+    (staging / ".piopm").write_text(json.dumps(piopm))
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
+
+
+def _write_platform(platform: Path) -> None:
+    source = boards_dir() / "platformio"
+    (platform / "builder").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source / "platform.json", platform / "platform.json")
+    shutil.copyfile(source / "builder" / "main.py", platform / "builder" / "main.py")
+    manifests = platform / "boards"
+    manifests.mkdir(exist_ok=True)
+    for board in load_all_boards():
+        if board.emulation is None or board.is_host:
+            continue
+        path = manifests / f"{emulated_board_id(board)}.json"
+        text = json.dumps(_board_manifest(board), indent=2) + "\n"
+        if not path.is_file() or path.read_text() != text:
+            path.write_text(text)
+
+
+def _board_manifest(board: Board) -> dict[str, object]:
+    assert board.emulation is not None
+    return {
+        "name": f"{board.title} on QEMU {board.emulation.qemu_machine}",
+        "url": "https://www.qemu.org/docs/master/system/arm/mps2.html",
+        "vendor": "edgesdk",
+        "frameworks": [],
+        "build": {
+            "cpu": board.emulation.qemu_cpu,
+            "mcu": board.name,
+            "f_cpu": "25000000L",
+            "fpu": board.fpu or "",
+            "float_abi": board.float_abi,
+        },
+        "upload": {
+            "maximum_ram_size": board.sram_bytes,
+            "maximum_size": board.flash_bytes,
+            "protocol": "qemu",
+            "protocols": ["qemu"],
+        },
+        "edgesdk": {
+            "board": board.name,
+            "qemu_machine": board.emulation.qemu_machine,
+            "qemu_cpu": board.emulation.qemu_cpu,
+        },
+    }
+
+
+@dataclass(frozen=True)
+class PlatformIOProject:
+    directory: Path
+    board: Board
+    board_env: str  # the real board
+    emulated_env: str  # its QEMU stand-in
+    offline: OfflinePlatformIO
+
+
+def write_project(
+    directory: Path | str,
+    board: Board | str,
+    *,
+    sources: Sequence[Path | str] = (),
+    core_dir: Path | str | None = None,
+    stack_bytes: int | None = None,
+) -> PlatformIOProject:
+    """Write platformio.ini, lib/edgesdk_runtime (the runtime as a library), the linker scripts in
+    edgesdk/, and copy ``sources`` into src/. Existing files of the project are overwritten."""
+    board = load_board(board) if isinstance(board, str) else board
+    if board.is_host or board.platformio_platform is None or board.emulation is None:
+        raise BoardError(
+            f"board {board.name!r} has no PlatformIO platform and QEMU stand-in; a PlatformIO project "
+            "needs both ([platformio] and [emulation] in the board file)"
+        )
+    offline = prepare_offline(core_dir)
+    root = Path(directory).resolve()
+    (root / "src").mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        shutil.copyfile(source, root / "src" / Path(source).name)
+
+    scripts = root / "edgesdk"
+    scripts.mkdir(exist_ok=True)
+    for target in (Target.BOARD, Target.EMULATED):
+        layout = layout_for(board, target, stack_bytes)
+        assert layout is not None
+        (scripts / f"{board.name}_{target.value}.ld").write_text(render_linker_script(board, target, layout))
+
+    write_library(root / "lib" / LIBRARY_NAME)
+    board_env, emulated_env = board.name, f"{board.name}_emulated"
+    (root / "platformio.ini").write_text(
+        render(
+            "platformio/platformio.ini.j2",
+            board=board,
+            version=__version__,
+            board_env=board_env,
+            emulated_env=emulated_env,
+            common_flags=PROJECT_CFLAGS,
+            board_ldscript=f"edgesdk/{board.name}_board.ld",
+            emulated_ldscript=f"edgesdk/{board.name}_emulated.ld",
+            board_defines=port_defines(board, Target.BOARD),
+            emulated_defines=port_defines(board, Target.EMULATED),
+            platform_dir=offline.platform_dir,
+            emulated_board_id=emulated_board_id(board),
+            core_dir=offline.core_dir,
+        )
+    )
+    return PlatformIOProject(root, board, board_env, emulated_env, offline)
+
+
+def write_library(directory: Path | str) -> Path:
+    """The runtime as a PlatformIO library: include/, src/ (kernels), port/ and library.json."""
+    library = Path(directory)
+    if library.exists():
+        shutil.rmtree(library)
+    library.mkdir(parents=True)
+    runtime = runtime_dir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.o")
+    for part in ("include", "src", "port"):
+        if (runtime / part).is_dir():
+            shutil.copytree(runtime / part, library / part, ignore=ignore)
+    (library / "library.json").write_text(render("platformio/library.json.j2", version=__version__))
+    return library
+
+
+@dataclass(frozen=True)
+class PioRun:
+    command: tuple[str, ...]
+    exit_status: int
+    stdout: str
+    stderr: str
+    results: Results
+
+    @property
+    def firmware_status(self) -> int | None:
+        """For ``-t exec``: the firmware's exit status (QEMU's), None if it never ran."""
+        if self.exit_status == 0:
+            return 0
+        found = re.search(r"\*\*\* \[exec\] Error (\d+)", self.stdout + self.stderr)
+        return int(found.group(1)) if found else None
+
+    def check(self) -> PioRun:
+        if self.exit_status != 0:
+            tail = "\n".join((self.stdout + self.stderr).strip().splitlines()[-25:])
+            what = " ".join(self.command[-4:])
+            raise ToolchainError(f"`{what}` failed (exit status {self.exit_status}):\n{tail}")
+        return self
+
+
+def pio_run(
+    project: PlatformIOProject, env: str, target: str | None = None, *, timeout_s: float = 300.0
+) -> PioRun:
+    """``pio run -e <env> [-t <target>]`` in the project, with the offline core directory.
+
+    For ``target="exec"`` the firmware's result lines are parsed into ``results``.
+    """
+    pio = require("pio").command
+    assert pio is not None
+    command = [*pio, "run", "-d", str(project.directory), "-e", env]
+    if target:
+        command += ["-t", target]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout_s, check=False,
+            env=project.offline.environment(), errors="replace",
+        )
+    except subprocess.TimeoutExpired:
+        raise FirmwareError(f"`{' '.join(command)}` did not finish within {timeout_s:.0f} s") from None
+    results = parse_results(done.stdout.splitlines() + done.stderr.splitlines())
+    return PioRun(tuple(command), done.returncode, done.stdout, done.stderr, results)
+
+
+def program_path(project: PlatformIOProject, env: str) -> Path:
+    """The ELF PlatformIO built for ``env`` (``program.elf`` or ``firmware.elf``, by platform)."""
+    build = project.directory / ".pio" / "build" / env
+    found = sorted(build.glob("*.elf"))
+    if not found:
+        raise ToolchainError(f"PlatformIO has not built env {env!r} in {project.directory} yet")
+    return found[0]
