@@ -190,3 +190,30 @@ class GraphMaker:
 
     def build(self, *outputs: int) -> ir.Graph:
         return ir.Graph(self.name, tuple(self.tensors), tuple(self.ops), tuple(self.inputs), tuple(outputs))
+
+
+def small_cnn(seed: int = 0, classes: int = 5) -> ir.Graph:
+    """A small network with every op kind training supports: conv (stride 2, SAME), depthwise,
+    a residual ADD, pools, PAD, CONCATENATION, LOGISTIC, MEAN, RESHAPE, FC and a trailing SOFTMAX.
+
+    Parameterized layers (op index): 0 conv, 1 depthwise, 2 conv 1x1, 5 conv, 6 depthwise (M=2),
+    11 conv 1x1, 14 fully connected.
+    """
+    g = GraphMaker("small_cnn", seed=seed)
+    x = g.input((1, 10, 10, 3))
+    a = g.conv(x, 6, k=3, stride=2, act="relu6")  # 0: 5x5x6
+    b = g.depthwise(a, k=3, act="relu6")  # 1
+    c = g.conv(b, 6, k=1, act="none")  # 2
+    d = g.add(a, c, act="relu")  # 3
+    e = g.pool("max", d, k=2, stride=1, padding="same")  # 4: 5x5x6
+    f = g.conv(e, 4, k=3, stride=2, padding="valid", act="relu")  # 5: 2x2x4
+    h = g.depthwise(f, k=2, multiplier=2, act="none")  # 6: 2x2x8
+    i = g.pool("avg", h, k=2, stride=1, padding="same")  # 7
+    j = g.pad(i, ((0, 0), (1, 0), (0, 1), (0, 0)))  # 8: 3x3x8
+    s = g.logistic(j)  # 9
+    k = g.concat([j, s], axis=3)  # 10: 3x3x16
+    m = g.conv(k, 8, k=1, act="relu")  # 11
+    n = g.mean(m, axes=(1, 2), keep_dims=True)  # 12: 1x1x1x8
+    r = g.reshape(n, (1, 8))  # 13
+    o = g.fc(r, classes)  # 14
+    return g.build(g.softmax(o))  # 15
