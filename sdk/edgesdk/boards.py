@@ -142,7 +142,7 @@ class Board:
     @property
     def storage_summary(self) -> str:
         """E.g. "internal_flash 256 KB swap, qspi_nor 16 MB"."""
-        return ", ".join(f"{tier.name} {_human_bytes(tier.size_bytes)}" for tier in self.storage) or "-"
+        return ", ".join(f"{tier.name} {human_bytes(tier.size_bytes)}" for tier in self.storage) or "-"
 
     def describe(self) -> dict[str, Any]:
         """A JSON-friendly summary (what ``edgesdk boards --json`` prints for each board)."""
@@ -182,7 +182,7 @@ class Board:
         return self.costs.cycles_per_mac.get(family, self.costs.default_cycles_per_mac)
 
 
-def _human_bytes(size: int) -> str:
+def human_bytes(size: int) -> str:
     for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
         if size >= scale and size % (scale // 4 or 1) == 0:
             value = size / scale

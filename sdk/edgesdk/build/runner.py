@@ -20,6 +20,7 @@ from edgesdk.build.toolchain import require
 from edgesdk.errors import FirmwareError, ToolchainError
 
 FAULT_STATUS = 255  # ES_PORT_FAULT_STATUS in runtime_c/port/cortex_m/cortex_m.h
+REGISTER_DUMP = ("R0", "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "R1", "s", "d", "XPSR", "FPSCR")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class RunResult:
     def ok(self) -> bool:
         return self.exit_status == 0 and "fault" not in self.results
 
+    @property
+    def locked_up(self) -> bool:
+        """QEMU stopped the core: a fault while handling a fault (e.g. the stack ran off RAM)."""
+        return "Lockup" in self.stderr
+
     def check(self, expected_status: int = 0) -> RunResult:
         """Raise FirmwareError unless the firmware exited with ``expected_status`` and no fault."""
         if "fault" in self.results:
@@ -42,6 +48,12 @@ class RunResult:
                 f"the firmware took a fault (HFSR {self.results.get('fault.hfsr', 0):#010x}, CFSR "
                 f"{self.results.get('fault.cfsr', 0):#010x}); a stack overflow or an access outside "
                 f"RAM is the usual cause.{self._tail()}"
+            )
+        if self.locked_up:
+            raise FirmwareError(
+                "the core locked up (a fault inside the fault handler); the usual cause is a stack "
+                "overflow off the start of RAM: reserve more stack ([firmware] stack_bytes in the "
+                "board file, or stack_bytes= when building)" + self._tail()
             )
         if self.exit_status != expected_status:
             raise FirmwareError(
@@ -51,7 +63,8 @@ class RunResult:
         return self
 
     def _tail(self) -> str:
-        text = (self.stdout + self.stderr).strip().splitlines()[-15:]
+        lines = (self.stdout + self.stderr).strip().splitlines()
+        text = [line for line in lines if not line.startswith(REGISTER_DUMP)][-15:]
         return ("\nlast output:\n" + "\n".join(text)) if text else ""
 
 
