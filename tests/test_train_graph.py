@@ -271,12 +271,13 @@ def test_planner_export(cnn):  # type: ignore[no-untyped-def]
     assert by_name["loss"]["kind"] == "backward"
     assert by_name["conv_2d_2.fwd"]["deps"] == ["depthwise_conv_2d_1.fwd"]
     assert by_name["add_3.fwd"]["deps"] == ["conv_2d_0.fwd", "conv_2d_2.fwd"]
-    # the update follows every reader of its weight (forward and input gradient) and its gradient
-    assert set(by_name["conv_2d_2.update_w"]["deps"]) == {
-        "conv_2d_2.bwd_w",
-        "conv_2d_2.fwd",
-        "conv_2d_2.bwd_in",
-    }
+    # the update follows every reader of its weight (forward and input gradient) and, as parameter
+    # gradients are resident, every parameter-gradient node: all updates come after the backward pass
+    grad_nodes = {n.name for n in tg.nodes if n.name.endswith((".bwd_w", ".bwd_b"))}
+    assert len(grad_nodes) == 14
+    assert set(by_name["conv_2d_2.update_w"]["deps"]) == {"conv_2d_2.fwd", "conv_2d_2.bwd_in"} | grad_nodes
+    first_update = min(n.index for n in tg.nodes_by_stage(Stage.UPDATE))
+    assert all(n.stage is Stage.UPDATE for n in tg.nodes[first_update:])
     assert by_name["conv_2d_2.bwd_w"]["output_bytes"] == 0  # resident parameter gradient
     assert by_name["conv_2d_2.fwd"]["output_bytes"] == 2 * 5 * 5 * 6 * 4
     params = sum(
@@ -294,6 +295,36 @@ def test_transient_parameter_gradients(cnn):  # type: ignore[no-untyped-def]
     assert resident.resident_bytes - transient.resident_bytes == grad_bytes
     exported = {e["name"]: e for e in transient.to_planner_dict()["nodes"]}
     assert exported["conv_2d_2.bwd_w"]["output_bytes"] == 6 * 6 * 4
+    # each update follows its own layer's backward nodes, freeing the gradient early
+    assert set(exported["conv_2d_2.update_w"]["deps"]) == {
+        "conv_2d_2.bwd_w",
+        "conv_2d_2.fwd",
+        "conv_2d_2.bwd_in",
+    }
+    names_in_order = [n.name for n in transient.nodes]
+    assert names_in_order.index("conv_2d_2.update_b") < names_in_order.index("depthwise_conv_2d_1.act_bwd")
+    assert_valid_order(transient)
+
+
+def test_check_schedule(cnn):  # type: ignore[no-untyped-def]
+    tg = build_training_graph(cnn, resident_param_grads=False)
+    order = [n.name for n in tg.nodes]
+    tg.check_schedule(order)
+    # recomputing a forward node before a later reader is fine ...
+    at = order.index("conv_2d_11.bwd_w")
+    tg.check_schedule(order[:at] + ["concatenation_10.fwd"] + order[at:])
+    # ... but not once its weight was updated: it would compute with the new weights
+    at = order.index("depthwise_conv_2d_1.bwd_w")
+    with pytest.raises(ValueError, match="reads conv_2d_2.w after conv_2d_2.update_w"):
+        tg.check_schedule(order[:at] + ["conv_2d_2.fwd"] + order[at:])
+    with pytest.raises(ValueError, match="before any node produced it"):
+        tg.check_schedule(order[1:2] + order[:1] + order[2:])
+    with pytest.raises(ValueError, match="never runs"):
+        tg.check_schedule(order[:-1])
+    with pytest.raises(ValueError, match="runs twice"):
+        tg.check_schedule(order + order[-1:])
+    with pytest.raises(ValueError, match="not a node"):
+        tg.check_schedule(order + ["softmax_15.fwd"])
 
 
 def test_int8_precision_storage(cnn):  # type: ignore[no-untyped-def]

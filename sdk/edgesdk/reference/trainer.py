@@ -9,7 +9,7 @@ step).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,10 +71,20 @@ class ReferenceTrainer:
         nodes = tuple(n for n in self.graph.nodes if n.stage is not Stage.UPDATE)
         return self._run(nodes, x, labels, hook, update=False)
 
-    def run(self, x: np.ndarray, labels: np.ndarray, hook: Hook | None = None) -> StepResult:
-        """One full training step, returning the loss and every buffer written."""
+    def run(
+        self,
+        x: np.ndarray,
+        labels: np.ndarray,
+        hook: Hook | None = None,
+        nodes: Sequence[Node] | None = None,
+    ) -> StepResult:
+        """One full training step, returning the loss and every buffer written.
+
+        ``nodes`` replaces the graph's own order by a schedule of its nodes: any order that respects
+        :meth:`TrainingGraph.deps`, where a node may appear again (a recomputation); it must give the
+        same bits as the graph's order."""
         self.step += 1
-        return self._run(self.graph.nodes, x, labels, hook, update=True)
+        return self._run(self.graph.nodes if nodes is None else tuple(nodes), x, labels, hook, update=True)
 
     def infer(self, x: np.ndarray, hook: Hook | None = None) -> np.ndarray:
         """The model output for a batch (through a trailing SOFTMAX if the model has one)."""

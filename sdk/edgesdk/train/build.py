@@ -10,7 +10,8 @@ Steps, each a method below:
    a gradient when it depends on a trainable parameter and the loss depends on it, so nothing is
    computed below the lowest trainable layer and no weight gradient is computed for a frozen
    weight. A value read by several ops gets a ``grad_sum`` node;
-4. update: one optimizer node per trainable parameter, right after its layer's backward nodes;
+4. update: one optimizer node per trainable parameter: after the whole backward pass when parameter
+   gradients are resident (the default), else right after its layer's backward nodes;
 5. dead-node elimination from the updates, then indices and costs.
 """
 
@@ -104,6 +105,7 @@ class _Builder:
     gradients: dict[str, str] = field(default_factory=dict)
     channels: dict[str, int] = field(default_factory=dict)  # parameter -> channels updated
     channel_axes: dict[str, int] = field(default_factory=dict)  # parameter -> its output-channel axis
+    deferred_updates: list[_Proto] = field(default_factory=list)
 
     # ------------------------------------------------------------ driver
     def build(self) -> TrainingGraph:
@@ -311,7 +313,7 @@ class _Builder:
                     _Proto(f"{label}.act_bwd", Stage.BACKWARD, Compute.ACT_BWD, op.index, (y, dy), dz, attrs)
                 )
             self._op_backward(op, p, dz, has_grad, contributions, protos)
-        return protos
+        return protos + self.deferred_updates
 
     def _sum(self, value: str, parts: list[str], protos: list[_Proto]) -> str:
         """The gradient of ``value``: its only contribution, or a grad_sum node over all of them."""
@@ -386,8 +388,12 @@ class _Builder:
             attrs = geometry | dict(rule.attrs)
             protos.append(_Proto(f"{label}.{name}", Stage.BACKWARD, rule.compute, op.index, reads, dx, attrs))
             contributions[source].append(dx)
+        # resident gradients: all updates follow the whole backward pass (no forward value can be
+        # needed after a parameter changed); transient ones: update right after the layer, which
+        # frees the gradient early (TinyEngine's in-place update)
+        target = self.deferred_updates if self.resident_param_grads else protos
         for param, grad in updates:
-            protos.append(self._update(op, param, grad))
+            target.append(self._update(op, param, grad))
 
     def _param_grad(self, op: ir.Op, param: str, is_weight: bool, axis: int) -> str:
         value = self.values[param]

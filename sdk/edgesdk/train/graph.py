@@ -17,7 +17,7 @@ needs, already resolved to numbers (see docs/training-graph.md for the per-kerne
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -91,6 +91,12 @@ class ValueKind(enum.Enum):
     PARAMETER = "parameter"  # trainable weight or bias (RAM)
     PARAM_GRAD = "param_grad"  # gradient of a parameter (only its trainable channels)
     OPT_STATE = "opt_state"  # optimizer state of a parameter (same shape as its gradient)
+
+
+# buffers that hold their contents before a step starts
+_PROVIDED = frozenset(
+    {ValueKind.INPUT, ValueKind.LABEL, ValueKind.CONSTANT, ValueKind.PARAMETER, ValueKind.OPT_STATE}
+)
 
 
 @dataclass(frozen=True)
@@ -188,20 +194,60 @@ class TrainingGraph:
 
     def deps(self, node: Node, program: tuple[Node, ...] | None = None) -> tuple[str, ...]:
         """Names of the nodes ``node`` must follow: the producers of its inputs and, for a node that
-        writes buffers in place (an update), every earlier node that reads those buffers."""
+        writes buffers in place (an update), every earlier node that reads those buffers. An update
+        whose gradient is resident also follows every parameter-gradient node, so all updates come
+        after the whole backward pass."""
         program = self.nodes if program is None else program
         producers = {n.output: n.name for n in program if n.output is not None}
         names: list[str] = []
+
+        def add(name: str) -> None:
+            if name not in names:
+                names.append(name)
+
         for value in node.inputs:
-            producer = producers.get(value)
-            if producer is not None and producer not in names:
-                names.append(producer)
+            if value in producers:
+                add(producers[value])
         written = set(node.in_place)
         if written:
             for other in program[: node.index]:
-                if written.intersection(other.inputs) and other.name not in names:
-                    names.append(other.name)
+                if written.intersection(other.inputs):
+                    add(other.name)
+        if node.stage is Stage.UPDATE and self.values[node.inputs[1]].resident:
+            for other in program:
+                if other.output is not None and self.values[other.output].kind is ValueKind.PARAM_GRAD:
+                    add(other.name)
         return tuple(names)
+
+    def check_schedule(self, schedule: Sequence[str]) -> None:
+        """Raise ValueError unless ``schedule`` (node names, a node may repeat: a recomputation)
+        computes the training step of ``nodes`` with the same results: every node runs, every
+        input was produced earlier, each update runs once, and no node reads a parameter or
+        optimizer state after the update that changes it."""
+        by_name = {node.name: node for node in self.nodes}
+        produced: set[str] = set()
+        changed: dict[str, str] = {}  # value overwritten in place -> the update that did it
+        for position, name in enumerate(schedule):
+            node = by_name.get(name)
+            if node is None:
+                raise ValueError(f"step {position}: {name!r} is not a node of this training graph")
+            for value in node.inputs:
+                if value in changed and node.stage is not Stage.UPDATE:
+                    raise ValueError(
+                        f"step {position}: {name} reads {value} after {changed[value]} changed it"
+                    )
+                if value in produced or self.values[value].kind in _PROVIDED:
+                    continue
+                raise ValueError(f"step {position}: {name} reads {value} before any node produced it")
+            if node.stage is Stage.UPDATE:
+                if node.in_place[0] in changed:
+                    raise ValueError(f"step {position}: {name} runs twice")
+                changed.update((value, name) for value in node.in_place)
+            if node.output is not None:
+                produced.add(node.output)
+        missing = [node.name for node in self.nodes if node.name not in set(schedule)]
+        if missing:
+            raise ValueError(f"the schedule never runs {', '.join(missing)}")
 
     # -- exports
     def to_planner_dict(self) -> dict[str, Any]:
