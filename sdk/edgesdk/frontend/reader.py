@@ -348,7 +348,8 @@ def _read_model(blob: bytes) -> RawModel:
 def read_flatbuffer(blob: bytes) -> RawModel:
     """Parse and validate ``blob``; any defect of the file raises :class:`ModelError`."""
     try:
-        return _read_model(bytes(blob))
+        with np.errstate(all="ignore"):  # garbage numbers are validated, not warned about
+            return _read_model(bytes(blob))
     except ModelError:
         raise
     except Exception as error:  # noqa: BLE001 - a corrupt flatbuffer can raise anything
