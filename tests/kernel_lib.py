@@ -418,10 +418,10 @@ class Kernels:
         return dx.array
 
     # -- CONCATENATION
-    def concat_fwd(self, axis: int, activation: str, inputs: Sequence[np.ndarray]):
+    def concat_fwd(self, axis: int, activation: str, inputs: Sequence[np.ndarray],
+                   out_shape: Sequence[int]):
+        """axis counts es_dims axes (0..3); shapes are numpy shapes mapped by ``dims``."""
         inputs = [f32c(x) for x in inputs]
-        out_shape = list(inputs[0].shape)
-        out_shape[axis] = sum(x.shape[axis] for x in inputs)
         y = Guarded(out_shape)
         dims_array = (Dims * len(inputs))(*[dims(x.shape) for x in inputs])
         pointers = (PF * len(inputs))(*[fptr(x) for x in inputs])
