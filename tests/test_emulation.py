@@ -70,6 +70,14 @@ def test_float_results_are_bit_identical_with_the_host(runs: dict[str, RunResult
     assert weights[3] > weights[2] > weights[1] > weights[0] > 0
 
 
+def test_emulated_runs_are_deterministic(runs: dict[str, RunResult], tmp_path: Path):
+    # same program on the other M4F board file: identical instruction counts and values
+    firmware = compile_firmware([DEMO], board="stm32f407", out_dir=tmp_path, defines=["DEMO_EXIT=5"])
+    first, second = (run_firmware(firmware, timeout_s=30).results for _ in range(2))
+    assert first.raw == second.raw
+    assert first["train.count"] == runs["nrf52840"].results["train.count"]
+
+
 def test_a_fault_is_reported_with_its_status(tmp_path: Path):
     firmware = compile_firmware([DEMO], board="stm32f746", out_dir=tmp_path, defines=["DEMO_FAULT"])
     run = run_firmware(firmware, timeout_s=30)

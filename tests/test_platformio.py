@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from edgesdk.build import compile_firmware, elf_report, layout_for, run_firmware
+from edgesdk.build import compile_firmware, compile_project, elf_report, layout_for, run_firmware
 from edgesdk.build.platformio import (
     SCONS_PACKAGE_VERSION,
     PlatformIOProject,
@@ -101,6 +101,12 @@ def test_platformio_builds_and_runs_the_emulated_env_offline(
     assert results["stack.high_water"] > 0
     for key in ("sgd.weights", "sgd.loss"):
         assert results.raw[key] == host_results.raw[key]
+
+    # the same project without PlatformIO: directly with arm-none-eabi-gcc, and on the host
+    direct = run_firmware(compile_project(project.directory, board), timeout_s=30).check().results
+    assert direct.raw == results.raw
+    on_host = run_firmware(compile_project(project.directory, board, target="host"), timeout_s=30).check()
+    assert on_host.results.raw["sgd.loss"] == results.raw["sgd.loss"]
 
 
 def test_exec_reports_the_firmware_exit_status(tmp_path: Path, core_dir: Path, offline: None):

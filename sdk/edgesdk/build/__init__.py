@@ -18,6 +18,7 @@ from edgesdk.build.compiler import (
     runtime_include_dir,
 )
 from edgesdk.build.elf import ElfReport, check_fit, elf_report
+from edgesdk.build.project import compile_project, project_sources
 from edgesdk.build.protocol import Results, parse_results
 from edgesdk.build.runner import RunResult, qemu_command, run_firmware
 from edgesdk.build.targets import Layout, Target, layout_for
@@ -33,12 +34,14 @@ __all__ = [
     "Tool",
     "check_fit",
     "compile_firmware",
+    "compile_project",
     "elf_report",
     "find_tool",
     "kernel_sources",
     "layout_for",
     "parse_results",
     "port_sources",
+    "project_sources",
     "qemu_command",
     "require",
     "run_firmware",

@@ -104,7 +104,8 @@ def compile_firmware(
         compiler = require("gcc").command
         assert compiler is not None
         exe = out / name
-        command = [*compiler, *common, *board.cflags, *(SANITIZE_FLAGS if sanitize else ()), *cflags,
+        machine = board.cflags if board.is_host else ()  # a Cortex-M board's flags mean nothing to gcc
+        command = [*compiler, *common, *machine, *(SANITIZE_FLAGS if sanitize else ()), *cflags,
                    *map(str, all_sources), "-o", str(exe), "-lm"]
         _run_compiler(command, timeout_s)
         return Firmware(exe, board, target, None, None, tuple(command))
