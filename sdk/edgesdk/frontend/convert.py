@@ -139,7 +139,7 @@ def convert(model: RawModel, fallback_name: str = "model") -> ImportedModel:
         for position, (op, result) in enumerate(converted)
     )
     graph = Graph(
-        name=model.name or fallback_name,
+        name=model.name if model.name not in ("", "main") else fallback_name,  # the converter says "main"
         tensors=tensors,
         ops=ir_ops,
         inputs=remap(model.inputs),

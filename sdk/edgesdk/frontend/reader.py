@@ -306,7 +306,8 @@ def _read_model(blob: bytes) -> RawModel:
     if len(blob) < 8:
         raise ModelError(f"the file is only {len(blob)} bytes long: not a TFLite model")
     if not tflite.Model.ModelBufferHasIdentifier(blob, 0):
-        raise ModelError("not a TFLite model: the file lacks the 'TFL3' flatbuffer identifier")
+        raise ModelError("not a TFLite model: the file lacks the 'TFL3' flatbuffer identifier; "
+                         "pass a .tflite file written by the TensorFlow Lite converter")
     model = tflite.Model.GetRootAs(blob, 0)
     if model.Version() != SCHEMA_VERSION:
         raise ModelError(f"TFLite schema version {model.Version()} is not supported (expected 3)")
@@ -355,5 +356,5 @@ def read_flatbuffer(blob: bytes) -> RawModel:
     except Exception as error:  # noqa: BLE001 - a corrupt flatbuffer can raise anything
         raise ModelError(
             f"not a valid TFLite model: the flatbuffer is corrupt or truncated "
-            f"({type(error).__name__}: {error})"
+            f"({type(error).__name__}: {error}); re-export or re-copy the file"
         ) from None
