@@ -70,7 +70,7 @@ def mutated_models(draw) -> bytes:
     return bytes(blob)
 
 
-@settings(max_examples=400, deadline=None, derandomize=True,
+@settings(max_examples=400, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(mutated_models())
 def test_mutated_models_import_or_raise_model_error(blob: bytes) -> None:
@@ -82,7 +82,7 @@ def test_mutated_models_import_or_raise_model_error(blob: bytes) -> None:
     _check_consistent(graph)
 
 
-@settings(max_examples=100, deadline=None, derandomize=True)
+@settings(max_examples=100, deadline=None, derandomize=True, database=None)
 @given(st.binary(min_size=0, max_size=512))
 def test_random_bytes_raise_model_error(blob: bytes) -> None:
     try:
