@@ -145,6 +145,11 @@ class ModelBuilder:
     def output(self, *values: Value) -> None:
         self._outputs.extend(v.id for v in values)
 
+    @property
+    def outputs(self) -> tuple[Value, ...]:
+        """The declared graph outputs, in order."""
+        return tuple(self._values[i] for i in self._outputs)
+
     # -- layers ---------------------------------------------------------------------------------
     def conv2d(
         self,
