@@ -78,6 +78,16 @@ def test_emulated_runs_are_deterministic(runs: dict[str, RunResult], tmp_path: P
     assert first["train.count"] == runs["nrf52840"].results["train.count"]
 
 
+def test_extra_ram_region_works_in_the_stand_in(tmp_path: Path):
+    source = DEMO.parent / "ccm_demo.c"
+    firmware = compile_firmware([source], board="stm32f407", out_dir=tmp_path)
+    results = run_firmware(firmware, timeout_s=30).check().results
+    assert results["ccm.sum"] == sum(range(1024))
+    assert results["ccm.address"] == 0x20300000  # the CCM's emulated origin
+    [ccm] = firmware.report().extra_ram
+    assert (ccm.used, ccm.size) == (4096, 65536)
+
+
 def test_a_fault_is_reported_with_its_status(tmp_path: Path):
     firmware = compile_firmware([DEMO], board="stm32f746", out_dir=tmp_path, defines=["DEMO_FAULT"])
     run = run_firmware(firmware, timeout_s=30)
