@@ -37,3 +37,11 @@ class FitError(EdgeSdkError):
 
 class FirmwareError(EdgeSdkError):
     """The firmware ran but failed: a fault, a time-out, or result lines that cannot be parsed."""
+
+
+class DataError(EdgeSdkError):
+    """A data set given to the SDK (e.g. ``--data FILE.npz``) is missing, unreadable or does not fit the model."""
+
+
+class ProjectError(EdgeSdkError):
+    """A generated project directory cannot be written or read (not made by edgesdk, incomplete)."""
