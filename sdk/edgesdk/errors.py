@@ -40,7 +40,7 @@ class FirmwareError(EdgeSdkError):
 
 
 class DataError(EdgeSdkError):
-    """A data set given to the SDK (e.g. ``--data FILE.npz``) is missing, unreadable or does not fit the model."""
+    """A data set (``--data FILE.npz``) is missing, unreadable or does not fit the model."""
 
 
 class ProjectError(EdgeSdkError):
