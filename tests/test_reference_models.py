@@ -3,12 +3,16 @@ updates, inference) and against itself under other valid node orders."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from edgesdk import ir
+from edgesdk.frontend import load_model
 from edgesdk.reference import ReferenceTrainer
 from edgesdk.train import OptimizerSpec, Stage, TrainableSpec, TrainingGraph, ValueKind, build_training_graph
+from edgesdk.train.spec import PARAMETERIZED
 from graph_maker import small_cnn
 from torch_model import TorchMirror, assert_close, compare_gradients, random_batch
 
@@ -220,3 +224,33 @@ def test_recomputing_after_an_update_changes_the_result(cnn):  # type: ignore[no
     fine = ReferenceTrainer(tg).run(x, labels)
     wrong = ReferenceTrainer(tg).run(x, labels, nodes=late)
     assert not np.array_equal(fine.values["conv_2d_2.y"], wrong.values["conv_2d_2.y"])
+
+
+# ---------------------------------------------------------------- the converter's own models
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize(
+    "fixture,loss,batch,layers",
+    [
+        ("small_cnn_int8", "softmax_xent", 3, 5),
+        ("small_cnn_float_io", "softmax_xent", 2, 5),
+        ("converter_patterns_int8", "mse", 2, 5),  # a single logistic output: regression
+        ("mobilenetv2_035_96", "softmax_xent", 1, 53),
+    ],
+)
+def test_fixture_gradients_equal_torch(fixture, loss, batch, layers):  # type: ignore[no-untyped-def]
+    graph = load_model(FIXTURES / f"{fixture}.tflite")
+    dtype = torch.float32 if fixture.startswith("mobilenet") else torch.float64
+    compared = compare_gradients(graph, trainable="all", loss=loss, batch=batch, seed=4, torch_dtype=dtype)
+    biases = sum(1 for op in graph.ops if op.kind in PARAMETERIZED and op.inputs[2] != ir.NO_TENSOR)
+    assert compared.param_grads == layers + biases
+
+
+def test_fixture_adam_steps_equal_torch():
+    graph = load_model(FIXTURES / "small_cnn_int8.tflite")
+    tg, trainer, mirror = train_both(graph, "all", "adam:lr=0.005", batch=4, steps=3)
+    for name in tg.parameters:
+        expected = mirror.params[tg.values[name].tensor].detach().numpy()  # type: ignore[index]
+        assert_close(trainer.parameters[name], expected, name)

@@ -8,7 +8,8 @@ intermediate gradients can be compared too.
 
 Tolerance (``assert_close``): ``|ours - torch| <= 1e-4 * |torch| + 1e-4 * max|torch|`` per tensor,
 i.e. rtol 1e-4 plus an absolute floor of 1e-4 of the tensor's largest magnitude for entries that
-cancel to near zero. ``ours`` is float32, torch runs in float64 on the same float32 inputs.
+cancel to near zero. ``ours`` is float32; torch runs in float64 on the same float32 inputs (float32
+for MobileNetV2, where torch's float64 convolutions take seconds).
 """
 
 from __future__ import annotations
@@ -74,17 +75,18 @@ def _batched(shape: tuple[int, ...], batch: int) -> tuple[int, ...]:
 class TorchMirror:
     graph: ir.Graph
     batch: int
+    dtype: torch.dtype = torch.float64  # float32 for big models: torch's float64 conv is slow on CPU
     params: dict[int, torch.Tensor] = field(default_factory=dict)  # constant tensor index -> leaf
 
     def __post_init__(self) -> None:
         for tensor in self.graph.tensors:
             if tensor.is_constant and (tensor.quant is not None or tensor.dtype is ir.DType.FLOAT32):
-                real = torch.tensor(tensor.dequantized().astype(np.float64), requires_grad=True)
+                real = torch.tensor(tensor.dequantized(), dtype=self.dtype, requires_grad=True)
                 self.params[tensor.index] = real
 
     def forward(self, x: np.ndarray) -> dict[int, torch.Tensor]:
         g = self.graph
-        t: dict[int, torch.Tensor] = {g.inputs[0]: torch.tensor(np.asarray(x, np.float64))}
+        t: dict[int, torch.Tensor] = {g.inputs[0]: torch.tensor(np.asarray(x), dtype=self.dtype)}
         for op in g.ops:
             ins = [t.get(i, self.params.get(i)) if i != ir.NO_TENSOR else None for i in op.inputs]
             out_shape = _batched(g.tensor(op.outputs[0]).shape, self.batch)
@@ -100,11 +102,11 @@ class TorchMirror:
         if kind in (ir.OpKind.CONV_2D, ir.OpKind.DEPTHWISE_CONV_2D):
             w = ins[1]
             kh, kw = w.shape[1], w.shape[2]
-            xn = _nchw_pad(x.permute(0, 3, 1, 2), op, kh, kw, a["dilation"])
+            xn = _nchw_pad(x.permute(0, 3, 1, 2).contiguous(), op, kh, kw, a["dilation"])
             if kind is ir.OpKind.CONV_2D:
-                weight, groups = w.permute(0, 3, 1, 2), 1
+                weight, groups = w.permute(0, 3, 1, 2).contiguous(), 1
             else:
-                weight, groups = w.permute(3, 0, 1, 2), x.shape[3]
+                weight, groups = w.permute(3, 0, 1, 2).contiguous(), x.shape[3]
             y = F.conv2d(xn, weight, ins[2], stride=a["stride"], dilation=a["dilation"], groups=groups)
             return _activate(y.permute(0, 2, 3, 1), a["activation"])
         if kind is ir.OpKind.FULLY_CONNECTED:
@@ -162,7 +164,7 @@ class TorchMirror:
         if loss == "softmax_xent":
             z = beta * logits.reshape(-1, logits.shape[-1])
             return F.cross_entropy(z, torch.tensor(np.asarray(labels, np.int64).reshape(-1)))
-        target = torch.tensor(np.asarray(labels, np.float64).reshape(logits.shape))
+        target = torch.tensor(np.asarray(labels).reshape(logits.shape), dtype=self.dtype)
         return F.mse_loss(logits, target)
 
 
@@ -191,6 +193,7 @@ def compare_gradients(
     loss: str = "mse",
     batch: int = 2,
     seed: int = 0,
+    torch_dtype: torch.dtype = torch.float64,
 ) -> Compared:
     """Build the training graph, run the reference's forward/loss/backward and check the loss,
     every forward buffer, every activation gradient and every parameter gradient against torch."""
@@ -198,7 +201,7 @@ def compare_gradients(
     x, labels = random_batch(tg, seed)
     result = ReferenceTrainer(tg).gradients(x, labels)
 
-    mirror = TorchMirror(graph, batch)
+    mirror = TorchMirror(graph, batch, torch_dtype)
     values = mirror.forward(x)
     torch_loss = mirror.loss(values, labels, loss)
     torch_loss.backward()
