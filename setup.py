@@ -19,6 +19,7 @@ class BuildPyWithData(build_py):
         super().run()
         here = Path(__file__).resolve().parent
         target = Path(self.build_lib) / "edgesdk" / "_data"
+        shutil.rmtree(target, ignore_errors=True)  # a stale build/ must not ship removed files
         for name in SHIPPED_DIRS:
             source = here / name
             if source.is_dir():
