@@ -1,0 +1,689 @@
+"""Which runtime function each training-graph node calls, and with what: one row per Compute.
+
+``KERNEL_CALLS[compute](node)`` returns the C call(s) of a node as data: the function name and
+its arguments in prototype order. Arguments name *values* (buffers), shapes (rendered as
+``static const es_dims``), parameter structs (rendered as ``static const`` structs whose field
+values are computed here) and literals. The model assembler (:mod:`edgesdk.codegen.model`)
+resolves buffers to C expressions and the templates print the calls.
+
+Shapes of rank < 4 map onto ``es_dims`` as the runtime's common.h says: ``[K] -> {1, 1, 1, K}``,
+``[N, K] -> {N, 1, 1, K}``, ``[N, W, C] -> {N, 1, W, C}``; axes map with them (:func:`es_axis`).
+What the fp32 runtime cannot express (a MEAN over channels, a broadcasting ADD, a softmax loss
+with beta != 1) raises :class:`edgesdk.errors.UnsupportedOpError` naming the node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+
+from edgesdk import ir
+from edgesdk.errors import UnsupportedOpError
+from edgesdk.train.graph import Compute, Node
+
+C = Compute
+Shape = tuple[int, ...]
+Dims4 = tuple[int, int, int, int]
+
+ACTIVATION_ENUM = {
+    ir.Activation.NONE: "ES_ACT_NONE",
+    ir.Activation.RELU: "ES_ACT_RELU",
+    ir.Activation.RELU6: "ES_ACT_RELU6",
+}
+
+
+# ---------------------------------------------------------------- argument kinds
+
+
+@dataclass(frozen=True)
+class DimsArg:
+    """``&dims_<n>x<h>x<w>x<c>``: a shared ``static const es_dims``."""
+
+    dims: Dims4
+
+
+@dataclass(frozen=True)
+class DimsListArg:
+    """A ``static const es_dims name[]`` (CONCATENATION's inputs)."""
+
+    hint: str
+    dims: tuple[Dims4, ...]
+
+
+@dataclass(frozen=True)
+class StructArg:
+    """``&name``: a ``static const <ctype>`` with these field values (C literals)."""
+
+    ctype: str
+    hint: str  # preferred name; identical structs are shared
+    fields: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class BufferArg:
+    """A value's buffer (resolved per step by the assembler)."""
+
+    value: str
+
+
+@dataclass(frozen=True)
+class BufferListArg:
+    """A local ``const float *const name[]`` of several values' buffers."""
+
+    hint: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LiteralArg:
+    text: str
+
+
+@dataclass(frozen=True)
+class LossArg:
+    """Where the loss kernel writes the scalar loss."""
+
+
+@dataclass(frozen=True)
+class StepArg:
+    """The 1-based optimizer step counter (Adam's bias correction)."""
+
+
+Arg = DimsArg | DimsListArg | StructArg | BufferArg | BufferListArg | LiteralArg | LossArg | StepArg
+
+
+@dataclass(frozen=True)
+class KernelCall:
+    function: str
+    args: tuple[Arg, ...]
+
+
+# ---------------------------------------------------------------- shapes and literals
+
+
+def es_dims(shape: Sequence[int]) -> Dims4:
+    """A shape of rank 0..4 as ``es_dims`` (n, h, w, c)."""
+    s = tuple(int(d) for d in shape)
+    if len(s) == 0:
+        return (1, 1, 1, 1)
+    if len(s) == 1:
+        return (1, 1, 1, s[0])
+    if len(s) == 2:
+        return (s[0], 1, 1, s[1])
+    if len(s) == 3:
+        return (s[0], 1, s[1], s[2])
+    if len(s) == 4:
+        return (s[0], s[1], s[2], s[3])
+    raise UnsupportedOpError(f"a tensor of rank {len(s)} ({s}) does not map onto the runtime's 4-D es_dims")
+
+
+def es_axis(rank: int, axis: int) -> int:
+    """The ``es_dims`` axis (0 n, 1 h, 2 w, 3 c) of ``axis`` of a rank-``rank`` tensor."""
+    table = {0: (), 1: (3,), 2: (0, 3), 3: (0, 2, 3), 4: (0, 1, 2, 3)}
+    if rank not in table or not 0 <= axis < rank:
+        raise UnsupportedOpError(f"axis {axis} of a rank-{rank} tensor does not map onto es_dims")
+    return table[rank][axis]
+
+
+def c_float(value: float) -> str:
+    """An exact float32 C literal: the shortest decimal that reads back as the same float32."""
+    return c_floats(np.asarray([value]))[0]
+
+
+def c_floats(values: np.ndarray) -> list[str]:
+    """Exact float32 C literals for a whole array (shortest round-trip decimals, ``f`` suffix)."""
+    flat = np.asarray(values, dtype=np.float32).reshape(-1)
+    if not np.all(np.isfinite(flat)):
+        raise ValueError("cannot write non-finite values as C float literals")
+    texts = [str(v) for v in flat]
+    return [t + ("f" if ("." in t or "e" in t) else ".0f") for t in texts]
+
+
+def _ints(values: Sequence[int]) -> str:
+    return "{" + ", ".join(str(int(v)) for v in values) + "}"
+
+
+def _size(shape: Sequence[int]) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def _layer(node: Node) -> str:
+    """The node's layer part: ``conv_2d_0`` for ``conv_2d_0.bwd_w``."""
+    return node.name.rsplit(".", 1)[0] if "." in node.name else node.name
+
+
+def _hint(node: Node, suffix: str) -> str:
+    return f"{_layer(node)}_{suffix}"
+
+
+# ---------------------------------------------------------------- parameter structs
+
+
+def _conv_struct(node: Node, source: ir.Graph | None) -> StructArg:
+    a = node.attrs
+    top, _, left, _ = a["pad"]
+    fields = [
+        ("stride_h", str(a["stride"][0])),
+        ("stride_w", str(a["stride"][1])),
+        ("dilation_h", str(a["dilation"][0])),
+        ("dilation_w", str(a["dilation"][1])),
+        ("pad_top", str(top)),
+        ("pad_left", str(left)),
+    ]
+    if node.compute in (C.DEPTHWISE_CONV_2D_FWD, C.DEPTHWISE_CONV_2D_BWD_IN, C.DEPTHWISE_CONV_2D_BWD_W):
+        fields.append(("depth_multiplier", str(a["depth_multiplier"])))
+        ctype = "es_depthwise_conv2d_params"
+    else:
+        ctype = "es_conv2d_params"
+    # backward kernels ignore the activation; give them the forward's so the layer shares one struct
+    fields.append(("activation", ACTIVATION_ENUM[_activation(node, source)]))
+    return StructArg(ctype, _hint(node, "params"), tuple(fields))
+
+
+def _activation(node: Node, source: ir.Graph | None) -> ir.Activation:
+    """The node's fused activation, or (backward nodes) that of the op it came from."""
+    if "activation" in node.attrs:
+        return node.attrs["activation"]
+    if source is not None and node.op is not None:
+        return source.ops[node.op].activation
+    return ir.Activation.NONE
+
+
+def _pool_struct(node: Node, source: ir.Graph | None) -> StructArg:
+    a = node.attrs
+    top, _, left, _ = a["pad"]
+    fields = (
+        ("filter_h", str(a["filter"][0])),
+        ("filter_w", str(a["filter"][1])),
+        ("stride_h", str(a["stride"][0])),
+        ("stride_w", str(a["stride"][1])),
+        ("pad_top", str(top)),
+        ("pad_left", str(left)),
+        ("activation", ACTIVATION_ENUM[_activation(node, source)]),
+    )
+    return StructArg("es_pool2d_params", _hint(node, "params"), fields)
+
+
+def _pad_struct(node: Node) -> StructArg:
+    x_shape = node.attrs["x_shape"]
+    before, after = [0, 0, 0, 0], [0, 0, 0, 0]
+    for axis, (b, a) in enumerate(node.attrs["paddings"]):
+        target = es_axis(len(x_shape), axis)
+        before[target], after[target] = int(b), int(a)
+    return StructArg(
+        "es_pad_params", _hint(node, "params"), (("before", _ints(before)), ("after", _ints(after)))
+    )
+
+
+def _softmax_struct(node: Node) -> StructArg:
+    return StructArg("es_softmax_params", _hint(node, "params"), (("beta", c_float(node.attrs["beta"])),))
+
+
+def _fc_struct(node: Node) -> StructArg:
+    activation = ACTIVATION_ENUM[node.attrs["activation"]]
+    return StructArg("es_fully_connected_params", _hint(node, "params"), (("activation", activation),))
+
+
+def optimizer_struct(node: Node) -> StructArg:
+    """The optimizer's hyper-parameters (shared by every update of one training graph)."""
+    a = node.attrs
+    decay = ("weight_decay", c_float(a["weight_decay"]))
+    if node.compute is C.SGD_UPDATE:
+        return StructArg("es_sgd_params", "sgd", (("lr", c_float(a["lr"])), decay))
+    if node.compute is C.MOMENTUM_UPDATE:
+        return StructArg(
+            "es_sgd_momentum_params",
+            "momentum",
+            (("lr", c_float(a["lr"])), ("momentum", c_float(a["momentum"])), decay),
+        )
+    return StructArg(
+        "es_adam_params",
+        "adam",
+        (
+            ("lr", c_float(a["lr"])),
+            ("beta1", c_float(a["beta1"])),
+            ("beta2", c_float(a["beta2"])),
+            ("eps", c_float(a["eps"])),
+            decay,
+        ),
+    )
+
+
+def optim_span(node: Node) -> StructArg:
+    """The region an update touches: the first ``channels`` along ``channel_axis``, as rows of
+    contiguous elements in the parameter (stride: the full channel extent) and in the compact
+    gradient (stride: ``channels``)."""
+    a = node.attrs
+    shape, axis, k = tuple(a["shape"]), int(a["channel_axis"]), int(a["channels"])
+    rows = _size(shape[:axis])
+    inner = _size(shape[axis + 1 :])
+    cols = k * inner
+    param = node.inputs[0]
+    fields = (
+        ("rows", str(rows)),
+        ("cols", str(cols)),
+        ("param_stride", str(shape[axis] * inner)),
+        ("grad_stride", str(cols)),
+    )
+    return StructArg("es_optim_span", f"{param}_span", fields)
+
+
+# ---------------------------------------------------------------- one row per Compute
+
+
+def _unsupported(node: Node, what: str) -> UnsupportedOpError:
+    return UnsupportedOpError(f"node {node.name} ({node.compute.value}): {what}")
+
+
+def _conv_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    function = "es_conv2d_f32_fwd" if n.compute is C.CONV_2D_FWD else "es_depthwise_conv2d_f32_fwd"
+    bias: Arg = BufferArg(n.inputs[2]) if a["has_bias"] else LiteralArg("NULL")
+    args = (
+        _conv_struct(n, g),
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["w_shape"])),
+        BufferArg(n.inputs[1]),
+        bias,
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall(function, args),)
+
+
+def _conv_bwd_in(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    function = "es_conv2d_f32_bwd_in" if n.compute is C.CONV_2D_BWD_IN else "es_depthwise_conv2d_f32_bwd_in"
+    args = (
+        _conv_struct(n, g),
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["w_shape"])),
+        BufferArg(n.inputs[1]),
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall(function, args),)
+
+
+def _conv_bwd_w(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    k = int(a["channels"])
+    w = tuple(a["w_shape"])
+    if n.compute is C.CONV_2D_BWD_W:
+        function, dw = "es_conv2d_f32_bwd_w", (k, *w[1:])
+    else:
+        function, dw = "es_depthwise_conv2d_f32_bwd_w", (*w[:3], k)
+    args = (
+        _conv_struct(n, g),
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(n.inputs[1]),
+        DimsArg(es_dims(dw)),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall(function, args),)
+
+
+def _bias_bwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    args = (
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(n.inputs[0]),
+        LiteralArg(str(int(a["channels"]))),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_bias_grad_f32", args),)
+
+
+def _fc_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    bias: Arg = BufferArg(n.inputs[2]) if a["has_bias"] else LiteralArg("NULL")
+    args = (
+        _fc_struct(n),
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["w_shape"])),
+        BufferArg(n.inputs[1]),
+        bias,
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_fully_connected_f32_fwd", args),)
+
+
+def _fc_bwd_in(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    args = (
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["w_shape"])),
+        BufferArg(n.inputs[1]),
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_fully_connected_f32_bwd_in", args),)
+
+
+def _fc_bwd_w(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    dw = (int(a["channels"]), int(a["w_shape"][1]))
+    args = (
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(n.inputs[1]),
+        DimsArg(es_dims(dw)),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_fully_connected_f32_bwd_w", args),)
+
+
+def _add_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    if not (tuple(a["a_shape"]) == tuple(a["b_shape"]) == tuple(a["y_shape"])):
+        raise _unsupported(
+            n,
+            f"ADD of shapes {a['a_shape']} and {a['b_shape']} broadcasts; the C runtime adds equal shapes",
+        )
+    d = DimsArg(es_dims(a["y_shape"]))
+    args = (
+        LiteralArg(ACTIVATION_ENUM[a["activation"]]),
+        d,
+        BufferArg(n.inputs[0]),
+        d,
+        BufferArg(n.inputs[1]),
+        d,
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_add_f32_fwd", args),)
+
+
+def _flat(n: Node) -> DimsArg:
+    return DimsArg(es_dims((int(n.attrs["size"]),)))
+
+
+def _logistic_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    return (KernelCall("es_logistic_f32_fwd", (_flat(n), BufferArg(n.inputs[0]), BufferArg(_out(n)))),)
+
+
+def _logistic_bwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    args = (_flat(n), BufferArg(n.inputs[0]), BufferArg(n.inputs[1]), BufferArg(_out(n)))
+    return (KernelCall("es_logistic_f32_bwd", args),)
+
+
+def _rows(n: Node) -> DimsArg:
+    return DimsArg(es_dims((int(n.attrs["rows"]), int(n.attrs["classes"]))))
+
+
+def _softmax_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    args = (_softmax_struct(n), _rows(n), BufferArg(n.inputs[0]), BufferArg(_out(n)))
+    return (KernelCall("es_softmax_f32_fwd", args),)
+
+
+def _softmax_bwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    args = (_softmax_struct(n), _rows(n), BufferArg(n.inputs[0]), BufferArg(n.inputs[1]), BufferArg(_out(n)))
+    return (KernelCall("es_softmax_f32_bwd", args),)
+
+
+def _pool_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    function = "es_avg_pool2d_f32_fwd" if n.compute is C.AVERAGE_POOL_2D_FWD else "es_max_pool2d_f32_fwd"
+    args = (
+        _pool_struct(n, g),
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall(function, args),)
+
+
+def _avg_pool_bwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    args = (
+        _pool_struct(n, g),
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_avg_pool2d_f32_bwd", args),)
+
+
+def _max_pool_bwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    args = (
+        _pool_struct(n, g),
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(n.inputs[1]),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_max_pool2d_f32_bwd", args),)
+
+
+def _mean_dims(n: Node) -> tuple[DimsArg, DimsArg]:
+    a = n.attrs
+    x_shape = tuple(a["x_shape"])
+    x4 = es_dims(x_shape)
+    reduced = {es_axis(len(x_shape), int(axis)) for axis in a["axes"]}
+    spatial_kept = {axis for axis in (1, 2) if axis not in reduced and x4[axis] != 1}
+    if not reduced <= {1, 2} or spatial_kept:
+        raise _unsupported(
+            n,
+            f"MEAN over axes {tuple(a['axes'])} of a {x_shape} tensor; the C runtime reduces the "
+            "spatial axes (height and width) only",
+        )
+    return DimsArg(x4), DimsArg((x4[0], 1, 1, x4[3]))
+
+
+def _mean_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    x, y = _mean_dims(n)
+    return (KernelCall("es_mean_hw_f32_fwd", (x, BufferArg(n.inputs[0]), y, BufferArg(_out(n)))),)
+
+
+def _mean_bwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    x, y = _mean_dims(n)
+    return (KernelCall("es_mean_hw_f32_bwd", (y, BufferArg(n.inputs[0]), x, BufferArg(_out(n)))),)
+
+
+def _pad_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    args = (
+        _pad_struct(n),
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_pad_f32_fwd", args),)
+
+
+def _pad_bwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    args = (
+        _pad_struct(n),
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_pad_f32_bwd", args),)
+
+
+def _concat_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    rank = len(a["y_shape"])
+    struct = StructArg(
+        "es_concat_params",
+        _hint(n, "params"),
+        (("axis", str(es_axis(rank, int(a["axis"])))), ("activation", ACTIVATION_ENUM[a["activation"]])),
+    )
+    shapes = tuple(es_dims(s) for s in a["in_shapes"])
+    args = (
+        struct,
+        LiteralArg(str(len(shapes))),
+        DimsListArg(_hint(n, "in_dims"), shapes),
+        BufferListArg("inputs", tuple(n.inputs)),
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_concat_f32_fwd", args),)
+
+
+def _concat_bwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    rank = len(a["y_shape"])
+    position = int(a["input"])
+    struct = StructArg(
+        "es_concat_slice_params",
+        _hint(n, f"slice{position}_params"),
+        (("axis", str(es_axis(rank, int(a["axis"])))), ("offset", str(int(a["offset"])))),
+    )
+    args = (
+        struct,
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["in_shapes"][position])),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_concat_f32_bwd", args),)
+
+
+def _loss_xent(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    if float(n.attrs["beta"]) != 1.0:
+        raise _unsupported(
+            n, f"the model's softmax has beta {n.attrs['beta']}; the C loss supports beta 1 only"
+        )
+    args = (_rows(n), BufferArg(n.inputs[0]), BufferArg(n.inputs[1]), LossArg(), BufferArg(_out(n)))
+    return (KernelCall("es_loss_softmax_xent_f32", args),)
+
+
+def _loss_mse(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    args = (_flat(n), BufferArg(n.inputs[0]), BufferArg(n.inputs[1]), LossArg(), BufferArg(_out(n)))
+    return (KernelCall("es_loss_mse_f32", args),)
+
+
+def _act_bwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    args = (
+        LiteralArg(ACTIVATION_ENUM[n.attrs["activation"]]),
+        _flat(n),
+        BufferArg(n.inputs[0]),
+        BufferArg(n.inputs[1]),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_act_f32_bwd", args),)
+
+
+def _grad_sum(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    d = _flat(n)
+    out = BufferArg(_out(n))
+    calls = [KernelCall("es_copy_f32", (d, BufferArg(n.inputs[0]), out))]
+    calls += [KernelCall("es_accumulate_f32", (d, BufferArg(part), out)) for part in n.inputs[1:]]
+    return tuple(calls)
+
+
+def _sgd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    param, grad = n.inputs[0], n.inputs[1]
+    args = (optimizer_struct(n), optim_span(n), BufferArg(grad), BufferArg(param))
+    return (KernelCall("es_sgd_f32_update", args),)
+
+
+def _momentum(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    param, grad, velocity = n.inputs
+    args = (optimizer_struct(n), optim_span(n), BufferArg(grad), BufferArg(velocity), BufferArg(param))
+    return (KernelCall("es_sgd_momentum_f32_update", args),)
+
+
+def _adam(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    param, grad, m, v = n.inputs
+    args = (
+        optimizer_struct(n),
+        StepArg(),
+        optim_span(n),
+        BufferArg(grad),
+        BufferArg(m),
+        BufferArg(v),
+        BufferArg(param),
+    )
+    return (KernelCall("es_adam_f32_update", args),)
+
+
+def _out(node: Node) -> str:
+    assert node.output is not None, node.name
+    return node.output
+
+
+KERNEL_CALLS: Mapping[Compute, Callable[[Node, ir.Graph | None], tuple[KernelCall, ...]]] = MappingProxyType(
+    {
+        C.CONV_2D_FWD: _conv_fwd,
+        C.DEPTHWISE_CONV_2D_FWD: _conv_fwd,
+        C.FULLY_CONNECTED_FWD: _fc_fwd,
+        C.ADD_FWD: _add_fwd,
+        C.LOGISTIC_FWD: _logistic_fwd,
+        C.SOFTMAX_FWD: _softmax_fwd,
+        C.AVERAGE_POOL_2D_FWD: _pool_fwd,
+        C.MAX_POOL_2D_FWD: _pool_fwd,
+        C.MEAN_FWD: _mean_fwd,
+        C.PAD_FWD: _pad_fwd,
+        C.CONCATENATION_FWD: _concat_fwd,
+        C.LOSS_SOFTMAX_XENT: _loss_xent,
+        C.LOSS_MSE: _loss_mse,
+        C.ACT_BWD: _act_bwd,
+        C.CONV_2D_BWD_IN: _conv_bwd_in,
+        C.CONV_2D_BWD_W: _conv_bwd_w,
+        C.CONV_2D_BWD_B: _bias_bwd,
+        C.DEPTHWISE_CONV_2D_BWD_IN: _conv_bwd_in,
+        C.DEPTHWISE_CONV_2D_BWD_W: _conv_bwd_w,
+        C.DEPTHWISE_CONV_2D_BWD_B: _bias_bwd,
+        C.FULLY_CONNECTED_BWD_IN: _fc_bwd_in,
+        C.FULLY_CONNECTED_BWD_W: _fc_bwd_w,
+        C.FULLY_CONNECTED_BWD_B: _bias_bwd,
+        C.LOGISTIC_BWD: _logistic_bwd,
+        C.SOFTMAX_BWD: _softmax_bwd,
+        C.AVERAGE_POOL_2D_BWD: _avg_pool_bwd,
+        C.MAX_POOL_2D_BWD: _max_pool_bwd,
+        C.MEAN_BWD: _mean_bwd,
+        C.PAD_BWD: _pad_bwd,
+        C.CONCATENATION_BWD: _concat_bwd,
+        C.GRAD_SUM: _grad_sum,
+        C.SGD_UPDATE: _sgd,
+        C.MOMENTUM_UPDATE: _momentum,
+        C.ADAM_UPDATE: _adam,
+    }
+)
+
+# Kernels whose C summation order is the numpy reference's: their outputs are bit-identical
+# given the same inputs. The others (matrix products, reductions, exp/log) agree to rounding.
+BIT_EXACT: frozenset[Compute] = frozenset(
+    {
+        C.ADD_FWD,
+        C.AVERAGE_POOL_2D_FWD,
+        C.MAX_POOL_2D_FWD,
+        C.PAD_FWD,
+        C.CONCATENATION_FWD,
+        C.ACT_BWD,
+        C.LOGISTIC_BWD,
+        C.AVERAGE_POOL_2D_BWD,
+        C.MAX_POOL_2D_BWD,
+        C.MEAN_BWD,
+        C.PAD_BWD,
+        C.CONCATENATION_BWD,
+        C.GRAD_SUM,
+        C.SGD_UPDATE,
+        C.MOMENTUM_UPDATE,
+    }
+)
+
+
+def kernel_calls(node: Node, source: ir.Graph | None = None) -> tuple[KernelCall, ...]:
+    """The C calls of ``node``; ``source`` (the model) names the fused activation of backward nodes
+    so that a layer's forward and backward calls share one parameter struct."""
+    return KERNEL_CALLS[node.compute](node, source)

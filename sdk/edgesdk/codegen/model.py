@@ -1,0 +1,608 @@
+"""Assemble everything the model templates print, from a training graph: :func:`assemble_model`.
+
+Python decides every name, offset, shape and parameter value here; ``templates/model/*.j2``
+only lay them out. Where each value of the training graph lives in the generated C:
+
+- ``input`` / ``labels``: the caller's arrays (``es_train_step(x, labels, &loss)``);
+- frozen weights and other constants: ``static const`` arrays (flash);
+- trainable parameters: RAM arrays, initialised from ``<name>_init`` const copies by ``es_init``;
+- parameter gradients (resident by default) and optimizer state: RAM arrays;
+- everything else (activations, activation gradients): the arena, at offsets from
+  :mod:`edgesdk.codegen.layout`; the inference program's output goes to the caller's ``out``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgesdk import __version__, ir
+from edgesdk.codegen import kernels as K
+from edgesdk.codegen.layout import DEFAULT_ALIGNMENT, ArenaLayout, greedy_layout
+from edgesdk.codegen.names import Namer
+from edgesdk.codegen.program import Program, Step, all_lifetimes, default_programs
+from edgesdk.errors import TrainingError, UnsupportedOpError
+from edgesdk.train.graph import Stage, TrainingGraph, Value, ValueKind
+from edgesdk.train.spec import LossKind, Precision
+
+FLOAT_BYTES = 4
+ROW_ITEMS = 8  # literals per line in const arrays
+
+
+# ---------------------------------------------------------------- what the templates read
+
+
+@dataclass(frozen=True)
+class ConstArray:
+    """``static const <ctype> name[count]`` in flash."""
+
+    name: str
+    ctype: str
+    count: int
+    shape: tuple[int, ...]
+    comment: str
+    rows: tuple[str, ...]  # lines of comma-separated literals
+
+
+@dataclass(frozen=True)
+class RamArray:
+    """``static float name[count]`` in RAM; ``init`` names the const array es_init copies in."""
+
+    name: str
+    count: int
+    shape: tuple[int, ...]
+    comment: str
+    init: str | None = None
+
+
+@dataclass(frozen=True)
+class ArenaBuffer:
+    """``static float *const name = es_arena + offset / 4`` for one lifetime of one value."""
+
+    name: str
+    value: str
+    program: str
+    offset: int  # bytes
+    size: int  # bytes
+    shape: tuple[int, ...]
+    start: int
+    end: int
+
+    @property
+    def float_offset(self) -> int:
+        return self.offset // FLOAT_BYTES
+
+
+@dataclass(frozen=True)
+class DimsDecl:
+    name: str
+    dims: K.Dims4
+
+
+@dataclass(frozen=True)
+class DimsListDecl:
+    name: str
+    items: tuple[str, ...]  # names of DimsDecl
+
+
+@dataclass(frozen=True)
+class StructDecl:
+    ctype: str
+    name: str
+    fields: tuple[tuple[str, str], ...]
+    section: str  # "kernel" or "optimizer"
+
+
+@dataclass(frozen=True)
+class RenderedArg:
+    kind: str  # "ref" (&text), "expr" (text as is)
+    text: str
+
+
+@dataclass(frozen=True)
+class PointerList:
+    name: str
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RenderedCall:
+    function: str
+    args: tuple[RenderedArg, ...]
+    pointer_lists: tuple[PointerList, ...] = ()
+
+
+@dataclass(frozen=True)
+class Trace:
+    key: str  # result key: trace.<node> (training) or trace.infer.<node>
+    buffer: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RenderedStep:
+    time: int
+    node: str
+    stage: str
+    kernel: str
+    summary: str  # one-line comment: inputs -> output
+    calls: tuple[RenderedCall, ...]
+    trace: Trace | None
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A banner-delimited run of steps inside a function."""
+
+    title: str
+    steps: tuple[RenderedStep, ...]
+
+
+@dataclass(frozen=True)
+class SavedParam:
+    name: str  # C array
+    value: str  # value name
+    offset: int  # bytes into the es_params_save blob
+    count: int
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Macro:
+    name: str
+    value: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Everything model.h / model.c print (see docs/codegen.md)."""
+
+    name: str
+    version: str
+    description: tuple[str, ...]  # comment lines: options the model was generated with
+    header_macros: tuple[Macro, ...]
+    label_ctype: str
+    loss_kind: str
+    uses_step: bool
+    weights: tuple[ConstArray, ...]  # frozen constants and the initial values of parameters
+    parameters: tuple[RamArray, ...]
+    gradients: tuple[RamArray, ...]
+    optimizer_state: tuple[RamArray, ...]
+    arena_size: int
+    arena_peak: int
+    arena_alignment: int
+    arena_buffers: tuple[ArenaBuffer, ...]
+    dims: tuple[DimsDecl, ...]
+    dims_lists: tuple[DimsListDecl, ...]
+    kernel_structs: tuple[StructDecl, ...]
+    optimizer_structs: tuple[StructDecl, ...]
+    train_phases: tuple[Phase, ...]
+    infer_steps: tuple[RenderedStep, ...]
+    saved_params: tuple[SavedParam, ...]
+    params_bytes: int
+    trace: bool
+    layout: ArenaLayout
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """Sizes the demo main and the dataset need (also stored in the project manifest)."""
+
+    batch: int
+    input_shape: tuple[int, ...]  # batched
+    output_shape: tuple[int, ...]  # batched
+    label_shape: tuple[int, ...]  # batched
+    label_dtype: str  # "int32" or "float32"
+    classes: int  # softmax_xent: values per row of the output; mse: 0
+    loss: str
+    input_range: tuple[float, float]  # real values the model's input quantization covers
+
+    @property
+    def input_count(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    @property
+    def output_count(self) -> int:
+        return int(np.prod(self.output_shape))
+
+    @property
+    def label_count(self) -> int:
+        return int(np.prod(self.label_shape))
+
+    @property
+    def sample_input_count(self) -> int:
+        return self.input_count // self.batch
+
+    @property
+    def sample_label_count(self) -> int:
+        return self.label_count // self.batch
+
+    @property
+    def sample_output_count(self) -> int:
+        return self.output_count // self.batch
+
+
+# ---------------------------------------------------------------- the assembler
+
+
+def model_facts(graph: TrainingGraph) -> ModelFacts:
+    labels = graph.value(graph.labels)
+    output = graph.value(graph.outputs[0])
+    classes = 0
+    if graph.loss_kind is LossKind.SOFTMAX_XENT:
+        classes = int(output.shape[-1]) if output.shape else 1
+    source = graph.source
+    tensor = source.tensor(source.inputs[0])
+    low, high = -1.0, 1.0
+    if tensor.quant is not None and tensor.dtype in (ir.DType.INT8, ir.DType.UINT8):
+        info = np.iinfo(tensor.dtype.numpy)
+        scale, zero = float(tensor.quant.scale[0]), int(tensor.quant.zero_point[0])
+        low, high = scale * (info.min - zero), scale * (info.max - zero)
+    return ModelFacts(
+        batch=graph.batch,
+        input_shape=tuple(graph.value(graph.input).shape),
+        output_shape=tuple(output.shape),
+        label_shape=tuple(labels.shape),
+        label_dtype="int32" if labels.dtype is ir.DType.INT32 else "float32",
+        classes=classes,
+        loss=graph.loss_kind.value,
+        input_range=(float(np.float32(low)), float(np.float32(high))),
+    )
+
+
+def assemble_model(
+    graph: TrainingGraph,
+    *,
+    programs: tuple[Program, Program] | None = None,
+    trace: bool = False,
+    alignment: int = DEFAULT_ALIGNMENT,
+    description: Sequence[str] = (),
+) -> ModelSource:
+    """The template context of ``graph`` (keep-all programs unless ``programs`` is given)."""
+    if graph.precision is not Precision.FP32:
+        raise TrainingError(
+            f"precision {graph.precision.value} is not generated yet; build with precision fp32"
+        )
+    return _Assembler(graph, programs or default_programs(graph), trace, alignment, description).run()
+
+
+class _Assembler:
+    def __init__(
+        self,
+        graph: TrainingGraph,
+        programs: tuple[Program, Program],
+        trace: bool,
+        alignment: int,
+        description: Sequence[str],
+    ) -> None:
+        self.graph = graph
+        self.train, self.infer = programs
+        self.trace = trace
+        self.alignment = alignment
+        self.description = tuple(description)
+        self.namer = Namer()
+        self.static_names: dict[str, str] = {}  # value -> C array (flash or RAM)
+        self.dims: dict[K.Dims4, DimsDecl] = {}
+        self.dims_lists: dict[tuple[K.Dims4, ...], DimsListDecl] = {}
+        self.structs: dict[tuple[str, tuple[tuple[str, str], ...]], StructDecl] = {}
+        self.arena_names: dict[tuple[str, int], str] = {}  # (value, lifetime start) -> C name
+        self.outputs = set(graph.outputs)
+
+    # ------------------------------------------------------------ storage classes
+    def _value(self, name: str) -> Value:
+        return self.graph.value(name)
+
+    def _in_arena(self, name: str, program: str) -> bool:
+        value = self._value(name)
+        if value.kind in (ValueKind.INPUT, ValueKind.LABEL, ValueKind.LOSS, ValueKind.CONSTANT):
+            return False
+        if value.resident:
+            return False
+        if value.dtype is not ir.DType.FLOAT32:
+            raise UnsupportedOpError(
+                f"value {name} is {value.dtype.value}; the fp32 runtime holds float32 only"
+            )
+        return not (program == "infer" and name in self.outputs)
+
+    # ------------------------------------------------------------ driver
+    def run(self) -> ModelSource:
+        graph = self.graph
+        self._check_programs()
+        weights, parameters, gradients, states = self._statics()
+        lifetimes = all_lifetimes(
+            [self.train], lambda v: self._in_arena(v, "train"), lambda v: self._value(v).nbytes
+        ) + all_lifetimes([self.infer], lambda v: self._in_arena(v, "infer"), lambda v: self._value(v).nbytes)
+        layout = greedy_layout(lifetimes, self.alignment)
+        arena = self._arena_buffers(layout)
+        train_steps = [self._step(step, "train", layout) for step in self.train.steps]
+        infer_steps = tuple(self._step(step, "infer", layout) for step in self.infer.steps)
+        saved, offset = [], 0
+        for array in parameters:
+            saved.append(
+                SavedParam(array.name, self._value_of_static(array.name), offset, array.count, array.shape)
+            )
+            offset += array.count * FLOAT_BYTES
+        facts = model_facts(graph)
+        structs = list(self.structs.values())
+        return ModelSource(
+            name=graph.name,
+            version=__version__,
+            description=self.description,
+            header_macros=self._macros(facts, layout, offset, parameters, gradients, states),
+            label_ctype="int32_t" if facts.label_dtype == "int32" else "float",
+            loss_kind=graph.loss_kind.value,
+            uses_step=any(s.node.compute is K.C.ADAM_UPDATE for s in self.train.steps),
+            weights=tuple(weights),
+            parameters=tuple(parameters),
+            gradients=tuple(gradients),
+            optimizer_state=tuple(states),
+            arena_size=layout.size,
+            arena_peak=layout.peak,
+            arena_alignment=self.alignment,
+            arena_buffers=tuple(arena),
+            dims=tuple(self.dims.values()),
+            dims_lists=tuple(self.dims_lists.values()),
+            kernel_structs=tuple(s for s in structs if s.section == "kernel"),
+            optimizer_structs=tuple(s for s in structs if s.section == "optimizer"),
+            train_phases=_phases(train_steps),
+            infer_steps=infer_steps,
+            saved_params=tuple(saved),
+            params_bytes=offset,
+            trace=self.trace,
+            layout=layout,
+        )
+
+    def _check_programs(self) -> None:
+        for program in (self.train, self.infer):
+            for step in program.steps:
+                if step.node.compute not in K.KERNEL_CALLS:
+                    raise UnsupportedOpError(f"no C kernel for {step.node.compute.value} ({step.node.name})")
+        loss_steps = [s for s in self.train.steps if s.node.stage is Stage.LOSS]
+        if len(loss_steps) != 1:
+            raise AssertionError(f"the training program has {len(loss_steps)} loss steps, expected 1")
+        if self.graph.input in self.outputs:
+            raise UnsupportedOpError("the model's output is its input (no operator computes it)")
+
+    # ------------------------------------------------------------ flash and RAM arrays
+    def _statics(self) -> tuple[list[ConstArray], list[RamArray], list[RamArray], list[RamArray]]:
+        graph, source = self.graph, self.graph.source
+        weights: list[ConstArray] = []
+        parameters: list[RamArray] = []
+        gradients: list[RamArray] = []
+        states: list[RamArray] = []
+        self._value_names: dict[str, str] = {}
+        for value in graph.values.values():
+            if value.kind is ValueKind.CONSTANT:
+                assert value.tensor is not None
+                data = source.tensor(value.tensor).dequantized()
+                name = self._static(value.name, value.name)
+                weights.append(self._const(name, data, f"{value.name}: frozen, {_shape_text(value.shape)}"))
+        for value in graph.values.values():
+            if value.kind is ValueKind.PARAMETER:
+                assert value.tensor is not None
+                data = source.tensor(value.tensor).dequantized()
+                name = self._static(value.name, value.name)
+                init = self.namer.take(f"{name}_init")
+                weights.append(
+                    self._const(init, data, f"{value.name}: initial value, {_shape_text(value.shape)}")
+                )
+                note = _channel_note(graph, value.name)
+                parameters.append(
+                    RamArray(name, value.size, value.shape, f"{value.name}: trainable{note}", init=init)
+                )
+        for value in graph.values.values():
+            if value.kind is ValueKind.PARAM_GRAD and value.resident:
+                name = self._static(value.name, value.name)
+                gradients.append(RamArray(name, value.size, value.shape, f"gradient of {value.param}"))
+            elif value.kind is ValueKind.OPT_STATE:
+                name = self._static(value.name, value.name)
+                title = _state_title(graph.optimizer.kind.value, value.name.rsplit(".", 1)[-1])
+                states.append(RamArray(name, value.size, value.shape, f"{title} of {value.param}"))
+        return weights, parameters, gradients, states
+
+    def _static(self, value: str, wanted: str) -> str:
+        name = self.namer.take(wanted)
+        self.static_names[value] = name
+        self._value_names[name] = value
+        return name
+
+    def _value_of_static(self, c_name: str) -> str:
+        return self._value_names[c_name]
+
+    @staticmethod
+    def _const(name: str, data: np.ndarray, comment: str) -> ConstArray:
+        literals = K.c_floats(data)
+        rows = tuple(", ".join(literals[i : i + ROW_ITEMS]) for i in range(0, len(literals), ROW_ITEMS))
+        return ConstArray(name, "float", len(literals), tuple(data.shape), comment, rows)
+
+    # ------------------------------------------------------------ the arena
+    def _arena_buffers(self, layout: ArenaLayout) -> list[ArenaBuffer]:
+        buffers = []
+        for placement in sorted(layout.placements, key=lambda p: (p.lifetime.start, p.offset)):
+            lifetime = placement.lifetime
+            program = "train" if lifetime.start <= self.train.end else "infer"
+            base = lifetime.buffer if program == "train" else f"infer_{lifetime.buffer}"
+            name = self.namer.take(base)
+            self.arena_names[(lifetime.buffer, lifetime.start)] = name
+            buffers.append(
+                ArenaBuffer(
+                    name=name,
+                    value=lifetime.buffer,
+                    program=program,
+                    offset=placement.offset,
+                    size=lifetime.size,
+                    shape=tuple(self._value(lifetime.buffer).shape),
+                    start=lifetime.start,
+                    end=lifetime.end,
+                )
+            )
+        return buffers
+
+    def _buffer(self, value: str, program: str, time: int, layout: ArenaLayout) -> str:
+        kind = self._value(value).kind
+        if kind is ValueKind.INPUT:
+            return "x"
+        if kind is ValueKind.LABEL:
+            return "labels"
+        if self._in_arena(value, program):
+            placement = layout.locate(value, time)
+            return self.arena_names[(value, placement.lifetime.start)]
+        if program == "infer" and value in self.outputs:
+            return "out"
+        if value in self.static_names:
+            return self.static_names[value]
+        raise AssertionError(f"value {value} has no storage")
+
+    # ------------------------------------------------------------ steps
+    def _step(self, step: Step, program: str, layout: ArenaLayout) -> RenderedStep:
+        node = step.node
+        calls = tuple(
+            self._call(call, program, step.time, layout, node.stage)
+            for call in K.kernel_calls(node, self.graph.source)
+        )
+        traced = None
+        if self.trace:
+            target = node.output if node.output is not None else node.in_place[0]
+            prefix = "trace." if program == "train" else "trace.infer."
+            traced = Trace(
+                prefix + node.name, self._buffer(target, program, step.time, layout), self._value(target).size
+            )
+        inputs = ", ".join(node.inputs)
+        output = node.output if node.output is not None else ", ".join(node.in_place) + " (in place)"
+        shape = _shape_text(self._value(node.output).shape) if node.output is not None else ""
+        summary = f"{node.name}: {node.compute.value}({inputs}) -> {output} {shape}".rstrip()
+        return RenderedStep(
+            step.time, node.name, node.stage.value, node.compute.value, summary, calls, traced
+        )
+
+    def _call(
+        self, call: K.KernelCall, program: str, time: int, layout: ArenaLayout, stage: Stage
+    ) -> RenderedCall:
+        args: list[RenderedArg] = []
+        lists: list[PointerList] = []
+        for arg in call.args:
+            if isinstance(arg, K.DimsArg):
+                args.append(RenderedArg("ref", self._dims(arg.dims)))
+            elif isinstance(arg, K.DimsListArg):
+                args.append(RenderedArg("expr", self._dims_list(arg)))
+            elif isinstance(arg, K.StructArg):
+                section = "optimizer" if stage is Stage.UPDATE else "kernel"
+                args.append(RenderedArg("ref", self._struct(arg, section)))
+            elif isinstance(arg, K.BufferArg):
+                args.append(RenderedArg("expr", self._buffer(arg.value, program, time, layout)))
+            elif isinstance(arg, K.BufferListArg):
+                items = tuple(self._buffer(v, program, time, layout) for v in arg.values)
+                lists.append(PointerList(arg.hint, items))
+                args.append(RenderedArg("expr", arg.hint))
+            elif isinstance(arg, K.LiteralArg):
+                args.append(RenderedArg("expr", arg.text))
+            elif isinstance(arg, K.LossArg):
+                args.append(RenderedArg("ref", "loss_value"))
+            elif isinstance(arg, K.StepArg):
+                args.append(RenderedArg("expr", "es_step"))
+            else:  # pragma: no cover - the Arg union is closed
+                raise AssertionError(arg)
+        return RenderedCall(call.function, tuple(args), tuple(lists))
+
+    def _dims(self, dims: K.Dims4) -> str:
+        if dims not in self.dims:
+            self.dims[dims] = DimsDecl("dims_" + "x".join(str(d) for d in dims), dims)
+        return self.dims[dims].name
+
+    def _dims_list(self, arg: K.DimsListArg) -> str:
+        if arg.dims not in self.dims_lists:
+            items = tuple(self._dims(d) for d in arg.dims)
+            self.dims_lists[arg.dims] = DimsListDecl(self.namer.take(arg.hint), items)
+        return self.dims_lists[arg.dims].name
+
+    def _struct(self, arg: K.StructArg, section: str) -> str:
+        key = (arg.ctype, arg.fields)
+        if key not in self.structs:
+            self.structs[key] = StructDecl(arg.ctype, self.namer.take(arg.hint), arg.fields, section)
+        return self.structs[key].name
+
+    # ------------------------------------------------------------ header macros
+    def _macros(
+        self,
+        facts: ModelFacts,
+        layout: ArenaLayout,
+        params_bytes: int,
+        parameters: list[RamArray],
+        gradients: list[RamArray],
+        states: list[RamArray],
+    ) -> tuple[Macro, ...]:
+        ram = sum(a.count for a in (*parameters, *gradients, *states)) * FLOAT_BYTES
+        flash = 0
+        for value in self.graph.values.values():
+            if value.kind in (ValueKind.CONSTANT, ValueKind.PARAMETER):
+                flash += value.size * FLOAT_BYTES
+        macros = [
+            Macro("ES_MODEL_NAME", f'"{self.graph.name}"', "name of the source model"),
+            Macro("ES_MODEL_BATCH", str(facts.batch), "samples per training step and per es_infer call"),
+            Macro(
+                "ES_MODEL_INPUT_COUNT",
+                str(facts.input_count),
+                f"floats in x, one batch {_shape_text(facts.input_shape)} (NHWC)",
+            ),
+            Macro("ES_MODEL_SAMPLE_INPUT_COUNT", str(facts.sample_input_count), "floats per sample in x"),
+            Macro(
+                "ES_MODEL_OUTPUT_COUNT",
+                str(facts.output_count),
+                f"floats es_infer writes to out, {_shape_text(facts.output_shape)}",
+            ),
+            Macro(
+                "ES_MODEL_LABEL_COUNT",
+                str(facts.label_count),
+                f"labels per batch, {_shape_text(facts.label_shape)} {facts.label_dtype}",
+            ),
+            Macro("ES_MODEL_SAMPLE_LABEL_COUNT", str(facts.sample_label_count), "labels per sample"),
+        ]
+        if facts.classes:
+            macros.append(Macro("ES_MODEL_CLASSES", str(facts.classes), "classes per output row"))
+            macros.append(
+                Macro("ES_MODEL_LOSS_SOFTMAX_XENT", "1", "loss: softmax cross-entropy, integer labels")
+            )
+        else:
+            macros.append(Macro("ES_MODEL_LOSS_MSE", "1", "loss: mean squared error, float targets"))
+        macros += [
+            Macro("ES_MODEL_PARAMS_BYTES", str(params_bytes), "bytes es_params_save writes"),
+            Macro(
+                "ES_MODEL_ARENA_BYTES", str(layout.size), f"transient buffers (lifetime peak {layout.peak})"
+            ),
+            Macro("ES_MODEL_STATE_BYTES", str(ram), "parameters, gradients and optimizer state in RAM"),
+            Macro("ES_MODEL_FLASH_BYTES", str(flash), "weights and initial parameter values in flash"),
+        ]
+        return tuple(macros)
+
+
+def _phases(steps: list[RenderedStep]) -> tuple[Phase, ...]:
+    """Forward (before the loss), loss, backward (after it; updates included)."""
+    loss_at = next(i for i, step in enumerate(steps) if step.stage == Stage.LOSS.value)
+    return (
+        Phase("forward", tuple(steps[:loss_at])),
+        Phase("loss", tuple(steps[loss_at : loss_at + 1])),
+        Phase("backward and update", tuple(steps[loss_at + 1 :])),
+    )
+
+
+def _channel_note(graph: TrainingGraph, param: str) -> str:
+    """ ", first 4 of 16 output channels updated" for a sparse update, else ""."""
+    for node in graph.nodes:
+        if node.stage is Stage.UPDATE and node.inputs[0] == param:
+            channels, full = int(node.attrs["channels"]), int(node.attrs["shape"][node.attrs["channel_axis"]])
+            if channels < full:
+                return f", first {channels} of {full} output channels updated"
+    return ""
+
+
+def _shape_text(shape: Sequence[int]) -> str:
+    return "[" + ", ".join(str(int(d)) for d in shape) + "]"
+
+
+def _state_title(optimizer: str, state: str) -> str:
+    if optimizer == "momentum":
+        return "velocity"
+    return {"m": "Adam first moment", "v": "Adam second moment"}.get(state, state)

@@ -1,0 +1,326 @@
+"""Write a generated training project: :func:`generate_project`.
+
+Layout of a project directory (docs/codegen.md has the details)::
+
+    edgesdk.json          manifest: made by edgesdk, options, sizes, builds
+    arena.json            the arena layout (offset and lifetime of every buffer)
+    README.md             how to build, run and embed it
+    Makefile              host build with the system compiler (any board's project)
+    src/model.h, model.c  the model's training runtime (API in model.h)
+    src/main.c            the demo program
+    src/dataset.h, .c     the embedded data set (with --data)
+    lib/edgesdk_runtime/  the runtime kernels and ports as a PlatformIO library
+    platformio.ini        boards: an env for the real board and one for its QEMU stand-in
+    edgesdk/*.ld          boards: linker scripts with the real board's memory sizes
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edgesdk import __version__, ir
+from edgesdk.boards import Board, load_board
+from edgesdk.build.linker import render_linker_script
+from edgesdk.build.platformio import LIBRARY_NAME, PlatformIOProject, write_library, write_project
+from edgesdk.build.targets import Target, layout_for
+from edgesdk.codegen import kernels as K
+from edgesdk.codegen.data import DEFAULT_SEED, Dataset, load_dataset
+from edgesdk.codegen.manifest import Manifest, prepare_directory, write_manifest
+from edgesdk.codegen.model import ConstArray, ModelFacts, ModelSource, assemble_model, model_facts
+from edgesdk.codegen.templating import render
+from edgesdk.errors import ToolchainError, TrainingError
+from edgesdk.frontend import load_model
+from edgesdk.train import OptimizerSpec, TrainingGraph, build_training_graph
+
+SOURCES_DIR = "src"
+ROW_ITEMS = 8
+
+
+@dataclass(frozen=True)
+class ProjectOptions:
+    """What to train and what the demo program does (the ``edgesdk build`` options)."""
+
+    trainable: str = "all"
+    optimizer: str = "sgd"  # sgd | momentum | adam, optionally ":key=value,..."
+    lr: float | None = None  # overrides the optimizer's learning rate
+    loss: str = "auto"  # softmax_xent | mse | auto (softmax_xent when the model ends in SOFTMAX)
+    batch: int = 1
+    data: Path | None = None  # .npz with x_train, y_train, x_test, y_test
+    epochs: int = 1  # with data
+    steps: int = 3  # without data: pseudo-random steps
+    seed: int = DEFAULT_SEED
+    trace: bool = False  # every step reports its output buffer (debugging, equivalence tests)
+    report_params: bool = False  # the demo reports the trained parameters
+    report_steps: bool = False  # the demo reports every step's loss
+
+    def __post_init__(self) -> None:
+        if self.batch < 1:
+            raise TrainingError(f"--batch must be >= 1, got {self.batch}")
+        if self.epochs < 0 or self.steps < 0:
+            raise TrainingError("--epochs and --steps must be >= 0")
+        if self.lr is not None and not self.lr > 0:
+            raise TrainingError(f"--lr must be a positive number, got {self.lr}")
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    """What main.c.j2 reads."""
+
+    has_data: bool
+    epochs: int
+    steps: int
+    batch: int
+    seed: int
+    input_low: str  # C float literals
+    input_high: str
+    report_params: bool
+    report_steps: bool
+
+
+@dataclass(frozen=True)
+class GeneratedProject:
+    directory: Path
+    board: Board
+    graph: TrainingGraph
+    model: ModelSource
+    facts: ModelFacts
+    manifest: Manifest
+    dataset: Dataset | None
+    platformio: PlatformIOProject | None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def resolve_loss(graph: ir.Graph, loss: str) -> str:
+    if loss != "auto":
+        return loss
+    last = graph.producer(graph.outputs[0]) if graph.outputs else None
+    return "softmax_xent" if last is not None and last.kind is ir.OpKind.SOFTMAX else "mse"
+
+
+def training_graph(model: ir.Graph, options: ProjectOptions) -> TrainingGraph:
+    """The training graph ``options`` describe (fp32 precision)."""
+    optimizer = OptimizerSpec.parse(options.optimizer)
+    if options.lr is not None:
+        optimizer = dataclasses.replace(optimizer, lr=float(options.lr))
+    return build_training_graph(
+        model,
+        trainable=options.trainable,
+        loss=resolve_loss(model, options.loss),
+        optimizer=optimizer,
+        batch=options.batch,
+        precision="fp32",
+    )
+
+
+def generate_project(
+    model: str | Path | bytes | ir.Graph,
+    board: str | Board,
+    out_dir: str | Path,
+    options: ProjectOptions | None = None,
+    *,
+    force: bool = False,
+) -> GeneratedProject:
+    """Write the project for ``model`` on ``board`` into ``out_dir`` (see the module docstring).
+
+    Raises the SDK's errors: ModelError / UnsupportedOpError (the model), TrainingError (the
+    options), DataError (the data file), BoardError, ProjectError (the directory).
+    """
+    options = options or ProjectOptions()
+    board = load_board(board) if isinstance(board, str) else board
+    graph, model_name, digest = _load(model)
+    tg = training_graph(graph, options)
+    facts = model_facts(tg)
+    dataset = load_dataset(options.data, facts) if options.data is not None else None
+    description = (
+        f"model {model_name}, board {board.name}",
+        f"trainable {options.trainable}, optimizer {tg.optimizer.kind.value} (lr {tg.optimizer.lr:g}), "
+        f"loss {tg.loss_kind.value}, batch {tg.batch}, precision {tg.precision.value}",
+    )
+    source = assemble_model(tg, trace=options.trace, description=description)
+
+    directory = Path(out_dir)
+    prepare_directory(directory, force)
+    src = directory / SOURCES_DIR
+    src.mkdir()
+    demo = _demo_spec(options, facts, dataset)
+    (src / "model.h").write_text(render("model.h.j2", m=source))
+    (src / "model.c").write_text(render("model.c.j2", m=source))
+    (src / "main.c").write_text(render("main.c.j2", m=source, demo=demo))
+    sources = ["src/model.c", "src/main.c"]
+    if dataset is not None:
+        context = _dataset_context(dataset, options.data)
+        (src / "dataset.h").write_text(render("dataset.h.j2", data=context, version=__version__))
+        (src / "dataset.c").write_text(render("dataset.c.j2", data=context, version=__version__))
+        sources.append("src/dataset.c")
+
+    notes: list[str] = []
+    pio: PlatformIOProject | None = None
+    if board.is_host:
+        write_library(directory / "lib" / LIBRARY_NAME)
+    else:
+        pio = _write_board_files(directory, board, notes)
+    (directory / "Makefile").write_text(render("Makefile.j2", m=source, library=LIBRARY_NAME))
+    (directory / "arena.json").write_text(json.dumps(_arena_document(source), indent=1) + "\n")
+    (directory / "README.md").write_text(
+        render(
+            "README.md.j2", m=source, board=board, pio=pio, has_data=dataset is not None, library=LIBRARY_NAME
+        )
+    )
+    manifest = write_manifest(
+        directory,
+        {
+            "version": __version__,
+            "model": {"name": model_name, "sha256": digest},
+            "board": board.name,
+            "options": _options_document(options, tg),
+            "facts": dataclasses.asdict(facts),
+            "memory": {
+                "arena_bytes": source.layout.size,
+                "arena_peak_bytes": source.layout.peak,
+                "state_bytes": sum(
+                    a.count for a in (*source.parameters, *source.gradients, *source.optimizer_state)
+                )
+                * 4,
+                "params_bytes": source.params_bytes,
+            },
+            "params": [
+                {"value": p.value, "offset": p.offset, "count": p.count, "shape": list(p.shape)}
+                for p in source.saved_params
+            ],
+            "sources": sources,
+            "data": None if dataset is None else {"train": dataset.train_count, "test": dataset.test_count},
+            "platformio": None
+            if pio is None
+            else {"board_env": pio.board_env, "emulated_env": pio.emulated_env},
+            "builds": {},
+        },
+    )
+    return GeneratedProject(directory, board, tg, source, facts, manifest, dataset, pio, tuple(notes))
+
+
+# ---------------------------------------------------------------- pieces
+
+
+def _load(model: str | Path | bytes | ir.Graph) -> tuple[ir.Graph, str, str | None]:
+    if isinstance(model, ir.Graph):
+        return model, model.name, None
+    if isinstance(model, bytes):
+        return load_model(model), "model", hashlib.sha256(model).hexdigest()
+    path = Path(model)
+    graph = load_model(path)
+    return graph, path.name, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _demo_spec(options: ProjectOptions, facts: ModelFacts, dataset: Dataset | None) -> DemoSpec:
+    return DemoSpec(
+        has_data=dataset is not None,
+        epochs=options.epochs,
+        steps=options.steps,
+        batch=facts.batch,
+        seed=options.seed & 0xFFFFFFFF or DEFAULT_SEED,
+        input_low=K.c_float(facts.input_range[0]),
+        input_high=K.c_float(facts.input_range[1]),
+        report_params=options.report_params,
+        report_steps=options.report_steps,
+    )
+
+
+@dataclass(frozen=True)
+class _DatasetContext:
+    source: str
+    train_count: int
+    test_count: int
+    arrays: tuple[ConstArray, ...]
+
+
+def _dataset_context(dataset: Dataset, path: Path | None) -> _DatasetContext:
+    def array(name: str, values: np.ndarray, comment: str) -> ConstArray:
+        if values.dtype == np.int32:
+            literals, ctype = [str(int(v)) for v in values.reshape(-1)], "es_label"
+        else:
+            literals = K.c_floats(values)
+            ctype = "float" if name.startswith("es_data_x") else "es_label"
+        rows = tuple(", ".join(literals[i : i + ROW_ITEMS]) for i in range(0, len(literals), ROW_ITEMS))
+        return ConstArray(name, ctype, len(literals), tuple(values.shape), comment, rows)
+
+    arrays = (
+        array("es_data_x_train", dataset.x_train, f"x_train: {dataset.train_count} samples"),
+        array("es_data_y_train", dataset.y_train, "y_train"),
+        array("es_data_x_test", dataset.x_test, f"x_test: {dataset.test_count} samples"),
+        array("es_data_y_test", dataset.y_test, "y_test"),
+    )
+    return _DatasetContext(
+        Path(path).name if path else "data", dataset.train_count, dataset.test_count, arrays
+    )
+
+
+def _write_board_files(directory: Path, board: Board, notes: list[str]) -> PlatformIOProject | None:
+    """platformio.ini + lib/ + linker scripts; without PlatformIO, the library and scripts only."""
+    try:
+        return write_project(directory, board)
+    except ToolchainError as error:
+        notes.append(f"platformio.ini was not written: {str(error).splitlines()[0]}")
+    write_library(directory / "lib" / LIBRARY_NAME)
+    scripts = directory / "edgesdk"
+    scripts.mkdir(exist_ok=True)
+    for target in (Target.BOARD, Target.EMULATED):
+        if target is Target.EMULATED and board.emulation is None:
+            continue
+        layout = layout_for(board, target)
+        assert layout is not None
+        (scripts / f"{board.name}_{target.value}.ld").write_text(render_linker_script(board, target, layout))
+    return None
+
+
+def _options_document(options: ProjectOptions, graph: TrainingGraph) -> dict[str, object]:
+    opt = graph.optimizer
+    return {
+        "trainable": options.trainable,
+        "optimizer": {
+            "kind": opt.kind.value,
+            "lr": opt.lr,
+            "momentum": opt.momentum,
+            "beta1": opt.beta1,
+            "beta2": opt.beta2,
+            "eps": opt.eps,
+            "weight_decay": opt.weight_decay,
+        },
+        "loss": graph.loss_kind.value,
+        "batch": graph.batch,
+        "precision": graph.precision.value,
+        "epochs": options.epochs,
+        "steps": options.steps,
+        "seed": options.seed,
+        "trace": options.trace,
+        "report_params": options.report_params,
+        "report_steps": options.report_steps,
+    }
+
+
+def _arena_document(source: ModelSource) -> dict[str, object]:
+    layout = source.layout.to_dict()
+    layout["buffers"] = [
+        {
+            "name": b.name,
+            "value": b.value,
+            "program": b.program,
+            "offset": b.offset,
+            "size": b.size,
+            "start": b.start,
+            "end": b.end,
+            "shape": list(b.shape),
+        }
+        for b in source.arena_buffers
+    ]
+    layout["steps"] = [
+        {"time": s.time, "node": s.node, "kernel": s.kernel, "stage": s.stage}
+        for phase in source.train_phases
+        for s in phase.steps
+    ] + [{"time": s.time, "node": s.node, "kernel": s.kernel, "stage": "infer"} for s in source.infer_steps]
+    return layout
