@@ -1,0 +1,113 @@
+"""``edgesdk build``: write the C training project for a model and a board, optionally compile it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from edgesdk.codegen.firmware import BuiltFirmware, compile_project
+from edgesdk.codegen.project import GeneratedProject, ProjectOptions, generate_project
+
+
+@click.command("build")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--board", default="host", show_default=True, help="Board name (see `edgesdk boards`).")
+@click.option(
+    "-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+    help="Project directory: new or empty, or one edgesdk made (with --force).",
+)
+@click.option(
+    "--trainable", default="all", show_default=True,
+    help="What trains: all, last:K (the last K layers with weights), bias, or sparse:FILE (JSON).",
+)
+@click.option(
+    "--optimizer", default="sgd", show_default=True,
+    help="sgd, momentum or adam, optionally with options: adam:beta1=0.9,weight_decay=1e-4.",
+)
+@click.option("--lr", type=float, default=None, help="Learning rate (default: the optimizer's, 0.01).")
+@click.option(
+    "--loss", default="auto", show_default=True,
+    help="softmax_xent, mse, or auto (softmax_xent when the model ends in SOFTMAX, else mse).",
+)
+@click.option("--batch", type=int, default=1, show_default=True, help="Samples per training step.")
+@click.option(
+    "--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="A .npz with x_train, y_train, x_test, y_test to embed: the demo fine-tunes on it.",
+)
+@click.option("--epochs", type=int, default=1, show_default=True, help="Passes over x_train (with --data).")
+@click.option(
+    "--steps", type=int, default=3, show_default=True,
+    help="Training steps on pseudo-random data (without --data).",
+)
+@click.option("--compile", "do_compile", is_flag=True, help="Also compile it and print the size report.")
+@click.option("--force", is_flag=True, help="Replace a project directory edgesdk made before.")
+@click.option("--trace", is_flag=True, help="Generated code reports every step's output (debugging).")
+def command(
+    model: Path,
+    board: str,
+    out_dir: Path,
+    trainable: str,
+    optimizer: str,
+    lr: float | None,
+    loss: str,
+    batch: int,
+    data: Path | None,
+    epochs: int,
+    steps: int,
+    do_compile: bool,
+    force: bool,
+    trace: bool,
+) -> None:
+    """Write the C training runtime of MODEL (an int8 .tflite) for a board into a project.
+
+    Host projects build with the system compiler (a Makefile); board projects are PlatformIO
+    projects with an env for the real board and one for its QEMU stand-in. Then `edgesdk run`.
+    """
+    options = ProjectOptions(
+        trainable=trainable, optimizer=optimizer, lr=lr, loss=loss, batch=batch, data=data,
+        epochs=epochs, steps=steps, trace=trace,
+    )
+    project = generate_project(model, board, out_dir, options, force=force)
+    _print_project(project)
+    if not do_compile:
+        click.echo(f"\nnext: edgesdk run {out_dir}" + ("" if project.board.is_host else " --emulate"))
+        return
+    if project.board.is_host:
+        built = compile_project(out_dir, "host")
+        click.echo(f"\ncompiled for the host ({built.tool}): {built.firmware.path}")
+        click.echo(f"next: edgesdk run {out_dir}")
+        return
+    emulated = compile_project(out_dir, "emulated")
+    click.echo(f"\ncompiled for the QEMU stand-in {project.board.emulated_by} with {emulated.tool}: "
+               f"{emulated.firmware.path}")
+    real = compile_project(out_dir, "board")
+    click.echo(f"compiled with the real board's flags ({real.tool}): {real.firmware.path}")
+    _print_report(real)
+    click.echo(f"\nnext: edgesdk run {out_dir} --emulate")
+
+
+def _print_project(project: GeneratedProject) -> None:
+    m, graph = project.model, project.graph
+    trained = ", ".join(graph.parameters)
+    click.echo(f"wrote {project.directory} for {project.board.title}")
+    click.echo(f"  model {graph.name}: {len(graph.nodes)} training steps' kernels, "
+               f"{len(graph.inference_nodes)} for inference; trains {trained}")
+    click.echo(f"  arena       {m.layout.size:>10,} B (lifetime peak {m.layout.peak:,} B, "
+               f"+{100 * m.layout.fragmentation:.1f} %)")
+    state = sum(a.count for a in (*m.parameters, *m.gradients, *m.optimizer_state)) * 4
+    click.echo(f"  RAM state   {state:>10,} B (parameters, gradients, optimizer state)")
+    click.echo(f"  flash data  {sum(w.count for w in m.weights) * 4:>10,} B (weights, initial values)")
+    if project.dataset is not None:
+        click.echo(f"  data        {project.dataset.train_count} training and {project.dataset.test_count} "
+                   "test samples embedded")
+    if project.platformio is not None:
+        click.echo(f"  PlatformIO  envs {project.platformio.board_env} (board) and "
+                   f"{project.platformio.emulated_env} (QEMU)")
+    for note in project.notes:
+        click.echo(f"  note: {note}")
+
+
+def _print_report(built: BuiltFirmware) -> None:
+    report = built.report()
+    click.echo(report.format())

@@ -1,0 +1,80 @@
+"""``edgesdk run``: run a generated project's demo on this machine or in the board's emulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edgesdk.codegen.firmware import ProjectRun, run_project
+from edgesdk.codegen.manifest import read_manifest
+
+HIDDEN_KEYS = ("params", "trace.", "infer.output")  # large arrays: in the Python API, not the summary
+
+
+@click.command("run")
+@click.argument("project", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--emulate", is_flag=True, help="Run the board's firmware in QEMU instead of on this machine.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON document.")
+@click.option("--timeout", type=float, default=600.0, show_default=True, help="Seconds before giving up.")
+@click.option("--rebuild", is_flag=True, help="Compile again even if a firmware was built before.")
+def command(project: Path, emulate: bool, as_json: bool, timeout: float, rebuild: bool) -> None:
+    """Run the demo of PROJECT (a directory `edgesdk build` wrote), compiling it first if needed.
+
+    Without --emulate the project is compiled for this machine (any board's project can be);
+    with --emulate for the board's QEMU stand-in, where the counter counts instructions.
+    """
+    manifest = read_manifest(project)
+    done = run_project(project, emulate=emulate, timeout_s=timeout, rebuild=rebuild)
+    if as_json:
+        click.echo(json.dumps(_document(project, manifest.board, done), indent=2))
+    else:
+        click.echo(_readable(manifest.board, done))
+
+
+def _document(project: Path, board: str, done: ProjectRun) -> dict[str, Any]:
+    reported = {
+        key: value for key, value in done.results.values.items() if not key.startswith(HIDDEN_KEYS)
+    }
+    return {
+        "project": str(project),
+        "board": board,
+        "target": done.built.target,
+        "firmware": str(done.built.firmware.path),
+        "built_with": done.built.tool,
+        "exit_status": done.run.exit_status,
+        "wall_seconds": round(done.run.wall_s, 3),
+        "results": done.summary,
+        "reported": reported,
+    }
+
+
+def _readable(board: str, done: ProjectRun) -> str:
+    s = done.summary
+    where = "QEMU" if done.built.target == "emulated" else "this machine"
+    lines = [f"{s.get('model')} on {board} ({where}, port {s.get('port')}), batch {s.get('batch')}"]
+    if "accuracy_before" in s:
+        lines.append(f"  accuracy before training  {100 * s['accuracy_before']:6.2f} %  "
+                     f"({s['test_samples']} test samples)")
+        lines.append(f"  accuracy after training   {100 * s['accuracy_after']:6.2f} %")
+    if "mse_before" in s:
+        lines.append(f"  test MSE before / after   {s['mse_before']:.6g} / {s['mse_after']:.6g}")
+    if "epoch_losses" in s:
+        lines.append("  loss per epoch            " + " ".join(f"{v:.4f}" for v in s["epoch_losses"]))
+    elif "step_losses" in s:
+        lines.append("  loss per step             " + " ".join(f"{v:.4f}" for v in s["step_losses"]))
+    lines.append(f"  training steps            {s.get('train_steps')}")
+    for key, label in (
+        ("instructions_per_step", "instructions per step"),
+        ("cycles_per_step", "cycles per step"),
+        ("nanoseconds_per_step", "nanoseconds per step"),
+    ):
+        if key in s:
+            lines.append(f"  {label:<25} {s[key]:,}")
+    if "stack_high_water_bytes" in s:
+        lines.append(f"  stack high-water          {s['stack_high_water_bytes']:,} B of "
+                     f"{s['stack_size_bytes']:,} B reserved")
+    lines.append(f"  arena / model state       {s.get('arena_bytes', 0):,} B / {s.get('state_bytes', 0):,} B")
+    return "\n".join(lines)
