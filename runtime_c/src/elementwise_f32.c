@@ -4,9 +4,9 @@
  */
 #include "edgesdk/elementwise_f32.h"
 
-#include <math.h>
 #include <string.h>
 
+#include "edgesdk/math_f32.h"
 #include "internal.h"
 
 es_status es_add_f32_fwd(es_activation activation,
@@ -59,7 +59,7 @@ es_status es_logistic_f32_fwd(const es_dims *dims, const float *in, float *out)
     ES_TRY(es_check_dims(dims));
     const int32_t count = es_dims_count(dims);
     for (int32_t i = 0; i < count; ++i) {
-        out[i] = 1.0f / (1.0f + expf(-in[i]));
+        out[i] = 1.0f / (1.0f + es_expf(-in[i]));
     }
     return ES_OK;
 }

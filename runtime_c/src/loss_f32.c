@@ -4,8 +4,7 @@
  */
 #include "edgesdk/loss_f32.h"
 
-#include <math.h>
-
+#include "edgesdk/math_f32.h"
 #include "internal.h"
 
 es_status es_loss_softmax_xent_f32(const es_dims *dims, const float *logits,
@@ -38,7 +37,7 @@ es_status es_loss_softmax_xent_f32(const es_dims *dims, const float *logits,
         if (dlogits != NULL) {
             float *g = dlogits + r * k_n;
             for (int32_t k = 0; k < k_n; ++k) {
-                g[k] = expf(z[k] - max);
+                g[k] = es_expf(z[k] - max);
             }
             for (int32_t k = 0; k < k_n; ++k) {
                 sum += g[k];
@@ -49,10 +48,10 @@ es_status es_loss_softmax_xent_f32(const es_dims *dims, const float *logits,
             }
         } else {
             for (int32_t k = 0; k < k_n; ++k) {
-                sum += expf(z[k] - max);
+                sum += es_expf(z[k] - max);
             }
         }
-        total += logf(sum) - z_label;
+        total += es_logf(sum) - z_label;
     }
     if (loss != NULL) {
         *loss = total / batch;

@@ -6,6 +6,7 @@
 
 #include <math.h>
 
+#include "edgesdk/math_f32.h"
 #include "internal.h"
 
 /* A span is usable when it has at least one element and rows do not overlap. */
@@ -78,8 +79,8 @@ es_status es_adam_f32_update(const es_adam_params *params, int32_t step,
     ES_TRY(check_span(span));
     const float lr = params->lr, b1 = params->beta1, b2 = params->beta2;
     const float eps = params->eps, wd = params->weight_decay;
-    const float bc1 = 1.0f - powf(b1, (float)step);
-    const float bc2 = 1.0f - powf(b2, (float)step);
+    const float bc1 = 1.0f - es_powif(b1, step);
+    const float bc2 = 1.0f - es_powif(b2, step);
     for (int32_t r = 0; r < span->rows; ++r) {
         const float *g = grad + r * span->grad_stride;
         float *w = param + r * span->param_stride;

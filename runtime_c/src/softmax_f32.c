@@ -4,8 +4,7 @@
  */
 #include "edgesdk/softmax_f32.h"
 
-#include <math.h>
-
+#include "edgesdk/math_f32.h"
 #include "internal.h"
 
 es_status es_softmax_f32_fwd(const es_softmax_params *params,
@@ -27,7 +26,7 @@ es_status es_softmax_f32_fwd(const es_softmax_params *params,
             }
         }
         for (int32_t c = 0; c < c_n; ++c) {
-            y[c] = expf((x[c] - max) * params->beta);
+            y[c] = es_expf((x[c] - max) * params->beta);
         }
         float sum = 0.0f;
         for (int32_t c = 0; c < c_n; ++c) {

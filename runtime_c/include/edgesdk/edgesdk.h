@@ -19,6 +19,7 @@
 #include "edgesdk/elementwise_f32.h"
 #include "edgesdk/fully_connected_f32.h"
 #include "edgesdk/loss_f32.h"
+#include "edgesdk/math_f32.h"
 #include "edgesdk/mean_f32.h"
 #include "edgesdk/optim_f32.h"
 #include "edgesdk/pad_f32.h"

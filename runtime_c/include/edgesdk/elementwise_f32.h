@@ -37,7 +37,7 @@ es_status es_act_f32_bwd(es_activation activation,
                          float *dz);
 
 /*
- * LOGISTIC forward: y = 1 / (1 + expf(-x)). y may alias x.
+ * LOGISTIC forward: y = 1 / (1 + es_expf(-x)) (math_f32.h). y may alias x.
  */
 es_status es_logistic_f32_fwd(const es_dims *dims, const float *in, float *out);
 

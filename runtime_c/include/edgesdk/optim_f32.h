@@ -74,9 +74,10 @@ es_status es_sgd_momentum_f32_update(const es_sgd_momentum_params *params,
  *   g' = g + wd * w (only when wd != 0)
  *   m  = beta1 * m + (1 - beta1) * g'
  *   v  = beta2 * v + (1 - beta2) * (g' * g')
- *   m_hat = m / (1 - powf(beta1, t)),  v_hat = v / (1 - powf(beta2, t))
+ *   m_hat = m / (1 - es_powif(beta1, t)),  v_hat = v / (1 - es_powif(beta2, t))
  *   w  = w - (lr * m_hat) / (sqrtf(v_hat) + eps)
- * The bias corrections are computed once per call in float32 exactly as written.
+ * The bias corrections are computed once per call in float32 exactly as written (es_powif:
+ * math_f32.h; sqrtf is IEEE-exact everywhere).
  * m and v [rows * cols] start at zero.
  */
 es_status es_adam_f32_update(const es_adam_params *params, int32_t step,

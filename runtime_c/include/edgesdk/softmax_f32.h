@@ -20,7 +20,7 @@ typedef struct {
 } es_softmax_params;
 
 /*
- * Forward: y_i = e_i / sum_j e_j with e_i = expf((x_i - max_j x_j) * beta).
+ * Forward: y_i = e_i / sum_j e_j with e_i = es_expf((x_i - max_j x_j) * beta) (math_f32.h).
  * Order: the maximum, then every e_i, then one running float sum from 0 over j (ascending),
  * then one division per element. y may alias x.
  */
