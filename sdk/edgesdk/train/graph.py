@@ -141,6 +141,9 @@ class Node:
     def __post_init__(self) -> None:
         object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
 
+    def __hash__(self) -> int:  # attrs is a mapping: hash by identity fields
+        return hash((self.index, self.name, self.stage))
+
 
 @dataclass(frozen=True, eq=False)
 class TrainingGraph:
@@ -193,10 +196,15 @@ class TrainingGraph:
         return sum(v.nbytes for v in self.values.values() if v.resident)
 
     def deps(self, node: Node, program: tuple[Node, ...] | None = None) -> tuple[str, ...]:
-        """Names of the nodes ``node`` must follow: the producers of its inputs and, for a node that
-        writes buffers in place (an update), every earlier node that reads those buffers. An update
-        whose gradient is resident also follows every parameter-gradient node, so all updates come
-        after the whole backward pass."""
+        """Names of the nodes ``node`` must follow: the producers of its inputs, and for an update:
+
+        - with a resident gradient, every parameter-gradient node (all updates come after the whole
+          backward pass; the update's own readers are then earlier anyway);
+        - with a transient gradient, every backward node that reads the buffers it overwrites (its
+          layer's ``bwd_in``), an ordering edge: the update does not read that node's output.
+
+        Forward readers need no edge: every forward node precedes the loss, which precedes every
+        gradient."""
         program = self.nodes if program is None else program
         producers = {n.output: n.name for n in program if n.output is not None}
         names: list[str] = []
@@ -208,14 +216,14 @@ class TrainingGraph:
         for value in node.inputs:
             if value in producers:
                 add(producers[value])
-        written = set(node.in_place)
-        if written:
-            for other in program[: node.index]:
-                if written.intersection(other.inputs):
-                    add(other.name)
         if node.stage is Stage.UPDATE and self.values[node.inputs[1]].resident:
             for other in program:
                 if other.output is not None and self.values[other.output].kind is ValueKind.PARAM_GRAD:
+                    add(other.name)
+        elif node.stage is Stage.UPDATE:
+            written = set(node.in_place)
+            for other in program:
+                if other.stage is Stage.BACKWARD and written.intersection(other.inputs):
                     add(other.name)
         return tuple(names)
 
