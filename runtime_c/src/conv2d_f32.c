@@ -64,9 +64,7 @@ es_status es_conv2d_f32_fwd(const es_conv2d_params *params,
                             }
                             const float *x = in + ((n * ih_n + ih) * iw_n + iw) * ic_n;
                             const float *wk = w + ((oc * kh_n + kh) * kw_n + kw) * ic_n;
-                            for (int32_t ic = 0; ic < ic_n; ++ic) {
-                                acc += x[ic] * wk[ic];
-                            }
+                            acc = es_dot_f32(acc, x, wk, ic_n);
                         }
                     }
                     if (bias != NULL) {
@@ -118,10 +116,7 @@ es_status es_conv2d_f32_bwd_in(const es_conv2d_params *params,
                         const float *d = dz + ((n * oh_n + oh) * ow_n + ow) * oc_n;
                         for (int32_t oc = 0; oc < oc_n; ++oc) {
                             const float *wk = w + ((oc * kh_n + kh) * kw_n + kw) * ic_n;
-                            const float d_oc = d[oc];
-                            for (int32_t ic = 0; ic < ic_n; ++ic) {
-                                g[ic] += d_oc * wk[ic];
-                            }
+                            es_axpy_f32(g, d[oc], wk, ic_n);
                         }
                     }
                 }
@@ -173,9 +168,7 @@ es_status es_conv2d_f32_bwd_w(const es_conv2d_params *params,
                             }
                             const float d = dz[((n * oh_n + oh) * ow_n + ow) * oc_n + oc];
                             const float *x = in + ((n * ih_n + ih) * iw_n + iw) * ic_n;
-                            for (int32_t ic = 0; ic < ic_n; ++ic) {
-                                g[ic] += d * x[ic];
-                            }
+                            es_axpy_f32(g, d, x, ic_n);
                         }
                     }
                 }

@@ -56,27 +56,36 @@ es_status es_depthwise_conv2d_f32_fwd(const es_depthwise_conv2d_params *params,
             const int32_t ih0 = oh * params->stride_h - params->pad_top;
             for (int32_t ow = 0; ow < ow_n; ++ow) {
                 const int32_t iw0 = ow * params->stride_w - params->pad_left;
+                /* every channel's running sum lives in y; taps in (kh, kw) order */
                 float *y = out + ((n * oh_n + oh) * ow_n + ow) * oc_n;
                 for (int32_t j = 0; j < oc_n; ++j) {
-                    const int32_t c = j / m_n;
-                    float acc = 0.0f;
-                    for (int32_t kh = 0; kh < kh_n; ++kh) {
-                        const int32_t ih = ih0 + kh * params->dilation_h;
-                        if (ih < 0 || ih >= ih_n) {
+                    y[j] = 0.0f;
+                }
+                for (int32_t kh = 0; kh < kh_n; ++kh) {
+                    const int32_t ih = ih0 + kh * params->dilation_h;
+                    if (ih < 0 || ih >= ih_n) {
+                        continue;
+                    }
+                    for (int32_t kw = 0; kw < kw_n; ++kw) {
+                        const int32_t iw = iw0 + kw * params->dilation_w;
+                        if (iw < 0 || iw >= iw_n) {
                             continue;
                         }
-                        for (int32_t kw = 0; kw < kw_n; ++kw) {
-                            const int32_t iw = iw0 + kw * params->dilation_w;
-                            if (iw < 0 || iw >= iw_n) {
-                                continue;
+                        const float *x = in + ((n * ih_n + ih) * iw_n + iw) * c_n;
+                        const float *wk = w + (kh * kw_n + kw) * oc_n;
+                        if (m_n == 1) {
+                            es_vmac_f32(y, x, wk, c_n);
+                        } else {
+                            for (int32_t c = 0; c < c_n; ++c) {
+                                for (int32_t m = 0; m < m_n; ++m) {
+                                    y[c * m_n + m] += x[c] * wk[c * m_n + m];
+                                }
                             }
-                            acc += in[((n * ih_n + ih) * iw_n + iw) * c_n + c] *
-                                   w[(kh * kw_n + kw) * oc_n + j];
                         }
                     }
-                    if (bias != NULL) {
-                        acc += bias[j];
-                    }
+                }
+                for (int32_t j = 0; j < oc_n; ++j) {
+                    const float acc = bias != NULL ? y[j] + bias[j] : y[j];
                     y[j] = es_activate(params->activation, acc);
                 }
             }
@@ -123,9 +132,13 @@ es_status es_depthwise_conv2d_f32_bwd_in(const es_depthwise_conv2d_params *param
                         }
                         const float *d = dz + ((n * oh_n + oh) * ow_n + ow) * oc_n;
                         const float *wk = w + (kh * kw_n + kw) * oc_n;
-                        for (int32_t c = 0; c < c_n; ++c) {
-                            for (int32_t m = 0; m < m_n; ++m) {
-                                g[c] += d[c * m_n + m] * wk[c * m_n + m];
+                        if (m_n == 1) {
+                            es_vmac_f32(g, d, wk, c_n);
+                        } else {
+                            for (int32_t c = 0; c < c_n; ++c) {
+                                for (int32_t m = 0; m < m_n; ++m) {
+                                    g[c] += d[c * m_n + m] * wk[c * m_n + m];
+                                }
                             }
                         }
                     }
@@ -176,8 +189,12 @@ es_status es_depthwise_conv2d_f32_bwd_w(const es_depthwise_conv2d_params *params
                         }
                         const float *d = dz + ((n * oh_n + oh) * ow_n + ow) * oc_n;
                         const float *x = in + ((n * ih_n + ih) * iw_n + iw) * c_n;
-                        for (int32_t j = 0; j < k_channels; ++j) {
-                            g[j] += d[j] * x[j / m_n];
+                        if (m_n == 1) {
+                            es_vmac_f32(g, d, x, k_channels);
+                        } else {
+                            for (int32_t j = 0; j < k_channels; ++j) {
+                                g[j] += d[j] * x[j / m_n];
+                            }
                         }
                     }
                 }

@@ -49,10 +49,7 @@ es_status es_fully_connected_f32_fwd(const es_fully_connected_params *params,
         const float *x = in + r * k_n;
         for (int32_t o = 0; o < o_n; ++o) {
             const float *wo = w + o * k_n;
-            float acc = 0.0f;
-            for (int32_t k = 0; k < k_n; ++k) {
-                acc += x[k] * wo[k];
-            }
+            float acc = es_dot_f32(0.0f, x, wo, k_n);
             if (bias != NULL) {
                 acc += bias[o];
             }
@@ -81,11 +78,7 @@ es_status es_fully_connected_f32_bwd_in(const es_dims *out_dims, const float *dz
             g[k] = 0.0f;
         }
         for (int32_t o = 0; o < o_n; ++o) {
-            const float *wo = w + o * k_n;
-            const float d_o = d[o];
-            for (int32_t k = 0; k < k_n; ++k) {
-                g[k] += d_o * wo[k];
-            }
+            es_axpy_f32(g, d[o], w + o * k_n, k_n);
         }
     }
     return ES_OK;
@@ -113,11 +106,7 @@ es_status es_fully_connected_f32_bwd_w(const es_dims *out_dims, const float *dz,
             g[k] = 0.0f;
         }
         for (int32_t r = 0; r < rows; ++r) {
-            const float d = dz[r * o_n + o];
-            const float *x = in + r * k_n;
-            for (int32_t k = 0; k < k_n; ++k) {
-                g[k] += d * x[k];
-            }
+            es_axpy_f32(g, dz[r * o_n + o], in + r * k_n, k_n);
         }
     }
     return ES_OK;

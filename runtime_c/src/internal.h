@@ -85,4 +85,56 @@ static inline int32_t es_window_source(int32_t i, int32_t t, int32_t stride, int
     return num / stride < n_out ? num / stride : -1;
 }
 
+/*
+ * Inner loops, unrolled by 4 to cut loop overhead on the microcontroller. The unrolling keeps
+ * the order: each element's arithmetic is exactly that of the plain loop, so results are the
+ * same bits.
+ */
+
+/* acc + a[0]*b[0] + a[1]*b[1] + ... added one product at a time, in index order. */
+static inline float es_dot_f32(float acc, const float *a, const float *b, int32_t n)
+{
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        acc += a[i] * b[i];
+        acc += a[i + 1] * b[i + 1];
+        acc += a[i + 2] * b[i + 2];
+        acc += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; ++i) {
+        acc += a[i] * b[i];
+    }
+    return acc;
+}
+
+/* y[i] += s * x[i] for i < n. */
+static inline void es_axpy_f32(float *y, float s, const float *x, int32_t n)
+{
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        y[i] += s * x[i];
+        y[i + 1] += s * x[i + 1];
+        y[i + 2] += s * x[i + 2];
+        y[i + 3] += s * x[i + 3];
+    }
+    for (; i < n; ++i) {
+        y[i] += s * x[i];
+    }
+}
+
+/* y[i] += a[i] * b[i] for i < n. */
+static inline void es_vmac_f32(float *y, const float *a, const float *b, int32_t n)
+{
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        y[i] += a[i] * b[i];
+        y[i + 1] += a[i + 1] * b[i + 1];
+        y[i + 2] += a[i + 2] * b[i + 2];
+        y[i + 3] += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; ++i) {
+        y[i] += a[i] * b[i];
+    }
+}
+
 #endif /* EDGESDK_INTERNAL_H */
