@@ -52,7 +52,7 @@ _ACCUMULATION_BITS = 12  # softmax's sum of exponentials, Q12
 
 
 def _output(acc: np.ndarray, multiplier, shift, offset: int, low: int, high: int) -> np.ndarray:
-    scaled = multiply_by_quantized_multiplier(acc, multiplier, shift) + offset
+    scaled = wrap_int32(multiply_by_quantized_multiplier(acc, multiplier, shift) + offset)  # int32 sum
     return np.clip(scaled, low, high).astype(np.int8)
 
 
@@ -216,7 +216,7 @@ def concatenation(xs: Sequence[np.ndarray], p: ConcatInt8Params) -> np.ndarray:
 def quantize(x: np.ndarray, p: QuantizeInt8Params) -> np.ndarray:
     """float32 -> int8: roundf(x / scale) in float32, plus the zero point, clamped."""
     q = round_half_away_f32(np.asarray(x, np.float32) / np.float32(p.scale))
-    q = np.clip(q, -(2.0**31), 2.0**31 - 128)  # keep the int conversion defined; clamps anyway
+    q = np.where(np.isnan(q), 0, np.clip(q, -256, 256))  # the int8 clamp gives the same result
     return np.clip(q.astype(np.int64) + p.zero_point, -128, 127).astype(np.int8)
 
 

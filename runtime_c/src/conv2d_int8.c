@@ -1,0 +1,86 @@
+/*
+ * conv2d_int8.c -- CONV_2D in int8 (edgesdk/conv2d_int8.h).
+ */
+#include "edgesdk/conv2d_int8.h"
+
+#include "edgesdk/requant.h"
+#include "internal.h"
+
+static es_status check(const es_conv2d_int8_params *p, const es_dims *in_dims, const es_dims *w_dims,
+                       const es_dims *out_dims)
+{
+    int32_t oc;
+    if (p == NULL || p->multiplier == NULL || p->shift == NULL) {
+        return ES_ERR_ARG;
+    }
+    ES_TRY(es_check_dims(in_dims));
+    ES_TRY(es_check_dims(w_dims));
+    ES_TRY(es_check_dims(out_dims));
+    if (!es_axis_params_ok(p->stride_h, p->dilation_h, p->pad_top) ||
+        !es_axis_params_ok(p->stride_w, p->dilation_w, p->pad_left) ||
+        !es_zero_point_ok(-p->input_offset) || !es_zero_point_ok(p->output_offset) ||
+        !es_int8_range_ok(p->act_min, p->act_max)) {
+        return ES_ERR_ARG;
+    }
+    if (in_dims->n != out_dims->n || w_dims->c != in_dims->c || w_dims->n != out_dims->c ||
+        !es_window_ok(in_dims->h, out_dims->h, w_dims->h, p->stride_h, p->dilation_h, p->pad_top) ||
+        !es_window_ok(in_dims->w, out_dims->w, w_dims->w, p->stride_w, p->dilation_w, p->pad_left)) {
+        return ES_ERR_SHAPE;
+    }
+    for (oc = 0; oc < out_dims->c; ++oc) {
+        if (!es_requant_ok(p->multiplier[oc], p->shift[oc])) {
+            return ES_ERR_ARG;
+        }
+    }
+    return ES_OK;
+}
+
+es_status es_conv2d_int8_fwd(const es_conv2d_int8_params *params,
+                             const es_dims *in_dims, const int8_t *in,
+                             const es_dims *w_dims, const int8_t *w,
+                             const int32_t *bias,
+                             const es_dims *out_dims, int8_t *out)
+{
+    int32_t n, oh, ow, oc, kh, kw, ic;
+    if (in == NULL || w == NULL || out == NULL) {
+        return ES_ERR_ARG;
+    }
+    ES_TRY(check(params, in_dims, w_dims, out_dims));
+    for (n = 0; n < out_dims->n; ++n) {
+        for (oh = 0; oh < out_dims->h; ++oh) {
+            const int32_t ih0 = oh * params->stride_h - params->pad_top;
+            for (ow = 0; ow < out_dims->w; ++ow) {
+                const int32_t iw0 = ow * params->stride_w - params->pad_left;
+                int8_t *y = out + ((n * out_dims->h + oh) * out_dims->w + ow) * out_dims->c;
+                for (oc = 0; oc < out_dims->c; ++oc) {
+                    int32_t acc = 0;
+                    for (kh = 0; kh < w_dims->h; ++kh) {
+                        const int32_t ih = ih0 + kh * params->dilation_h;
+                        if (ih < 0 || ih >= in_dims->h) {
+                            continue;
+                        }
+                        for (kw = 0; kw < w_dims->w; ++kw) {
+                            const int32_t iw = iw0 + kw * params->dilation_w;
+                            const int8_t *x;
+                            const int8_t *wk;
+                            if (iw < 0 || iw >= in_dims->w) {
+                                continue;
+                            }
+                            x = in + ((n * in_dims->h + ih) * in_dims->w + iw) * in_dims->c;
+                            wk = w + ((oc * w_dims->h + kh) * w_dims->w + kw) * w_dims->c;
+                            for (ic = 0; ic < in_dims->c; ++ic) {
+                                acc = es_wrap_add(acc, (int32_t)wk[ic] * ((int32_t)x[ic] + params->input_offset));
+                            }
+                        }
+                    }
+                    if (bias != NULL) {
+                        acc = es_wrap_add(acc, bias[oc]);
+                    }
+                    acc = es_wrap_add(es_mbqm(acc, params->multiplier[oc], params->shift[oc]), params->output_offset);
+                    y[oc] = (int8_t)es_clamp(acc, params->act_min, params->act_max);
+                }
+            }
+        }
+    }
+    return ES_OK;
+}

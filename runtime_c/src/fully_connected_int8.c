@@ -1,0 +1,53 @@
+/*
+ * fully_connected_int8.c -- FULLY_CONNECTED in int8 (edgesdk/fully_connected_int8.h).
+ */
+#include "edgesdk/fully_connected_int8.h"
+
+#include "edgesdk/requant.h"
+#include "internal.h"
+
+es_status es_fully_connected_int8_fwd(const es_fully_connected_int8_params *params,
+                                      const es_dims *in_dims, const int8_t *in,
+                                      const es_dims *w_dims, const int8_t *w,
+                                      const int32_t *bias,
+                                      const es_dims *out_dims, int8_t *out)
+{
+    int32_t rows, r, o, k;
+    const es_fully_connected_int8_params *p = params;
+    if (p == NULL || p->multiplier == NULL || p->shift == NULL || in == NULL || w == NULL || out == NULL) {
+        return ES_ERR_ARG;
+    }
+    ES_TRY(es_check_dims(in_dims));
+    ES_TRY(es_check_dims(w_dims));
+    ES_TRY(es_check_dims(out_dims));
+    if (!es_zero_point_ok(-p->input_offset) || !es_zero_point_ok(-p->weights_offset) ||
+        !es_zero_point_ok(p->output_offset) || !es_int8_range_ok(p->act_min, p->act_max)) {
+        return ES_ERR_ARG;
+    }
+    rows = in_dims->n * in_dims->h * in_dims->w;
+    if (w_dims->h != 1 || w_dims->w != 1 || w_dims->c != in_dims->c || out_dims->c != w_dims->n ||
+        out_dims->n * out_dims->h * out_dims->w != rows) {
+        return ES_ERR_SHAPE;
+    }
+    for (o = 0; o < w_dims->n; ++o) {
+        if (!es_requant_ok(p->multiplier[o], p->shift[o])) {
+            return ES_ERR_ARG;
+        }
+    }
+    for (r = 0; r < rows; ++r) {
+        const int8_t *x = in + r * in_dims->c;
+        for (o = 0; o < w_dims->n; ++o) {
+            const int8_t *wo = w + o * w_dims->c;
+            int32_t acc = 0;
+            for (k = 0; k < in_dims->c; ++k) {
+                acc = es_wrap_add(acc, ((int32_t)wo[k] + p->weights_offset) * ((int32_t)x[k] + p->input_offset));
+            }
+            if (bias != NULL) {
+                acc = es_wrap_add(acc, bias[o]);
+            }
+            acc = es_wrap_add(es_mbqm(acc, p->multiplier[o], p->shift[o]), p->output_offset);
+            out[r * out_dims->c + o] = (int8_t)es_clamp(acc, p->act_min, p->act_max);
+        }
+    }
+    return ES_OK;
+}
