@@ -89,10 +89,13 @@ def compile_project(
     defines: Sequence[str] = (),
     use_platformio: bool | None = None,
     optimize: str = "-O2",
+    runtime_archive: Path | None = None,
 ) -> BuiltFirmware:
     """Build the project for ``target`` (see the module docstring). ``use_platformio`` (emulated
     only): None = when installed and the project has a platformio.ini. ``defines`` and
-    ``sanitize`` (host only) go to the compiler; PlatformIO builds take neither."""
+    ``sanitize`` (host only) go to the compiler; PlatformIO builds take neither.
+    ``runtime_archive``: the runtime already compiled (kernels and ports, same flags) into an
+    archive, linked instead of compiling lib/ again (test suites, repeated builds)."""
     directory = Path(directory)
     manifest = read_manifest(directory)
     board = load_board(manifest.board)
@@ -120,8 +123,11 @@ def compile_project(
         built = _compile_platformio(directory, board, manifest)
     else:
         built_board = load_board("host") if target == "host" else board
+        sources = project_sources(directory, manifest)
+        if runtime_archive is not None:
+            sources = [directory / name for name in manifest.data["sources"]] + [Path(runtime_archive)]
         firmware = compile_firmware(
-            project_sources(directory, manifest),
+            sources,
             board=built_board,
             out_dir=out,
             target=Target(target),

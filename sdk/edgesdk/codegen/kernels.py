@@ -660,15 +660,22 @@ KERNEL_CALLS: Mapping[Compute, Callable[[Node, ir.Graph | None], tuple[KernelCal
     }
 )
 
-# Kernels whose C summation order is the numpy reference's: their outputs are bit-identical
-# given the same inputs. The others (matrix products, reductions, exp/log) agree to rounding.
+# Kernels whose C order of operations is the numpy reference's: given the same inputs their
+# outputs are bit-identical (the trace test checks every one). Elementwise kernels, copies,
+# pooling (taps added one at a time in window order), depthwise convolution forward and weight
+# gradient (one tap / one position at a time), bias gradients and MEAN (running sums along the
+# leading axes), and the SGD / momentum updates. The others -- dense convolutions and matrix
+# products (BLAS), losses and softmax (exp/log from another library, pairwise sums) and Adam
+# (bias correction in double) -- agree to rounding.
 BIT_EXACT: frozenset[Compute] = frozenset(
     {
         C.ADD_FWD,
         C.AVERAGE_POOL_2D_FWD,
         C.MAX_POOL_2D_FWD,
+        C.MEAN_FWD,
         C.PAD_FWD,
         C.CONCATENATION_FWD,
+        C.DEPTHWISE_CONV_2D_FWD,
         C.ACT_BWD,
         C.LOGISTIC_BWD,
         C.AVERAGE_POOL_2D_BWD,
@@ -676,6 +683,10 @@ BIT_EXACT: frozenset[Compute] = frozenset(
         C.MEAN_BWD,
         C.PAD_BWD,
         C.CONCATENATION_BWD,
+        C.DEPTHWISE_CONV_2D_BWD_W,
+        C.CONV_2D_BWD_B,
+        C.DEPTHWISE_CONV_2D_BWD_B,
+        C.FULLY_CONNECTED_BWD_B,
         C.GRAD_SUM,
         C.SGD_UPDATE,
         C.MOMENTUM_UPDATE,
