@@ -39,6 +39,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
+def _files(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
+                  if p.is_file() and "__pycache__" not in p.parts)
+
+
 def _run(venv: Path, *args: str) -> subprocess.CompletedProcess[str]:
     # cwd outside the checkout, so nothing can be found through the source tree by accident
     return subprocess.run([str(venv / "bin" / "edgesdk"), *args], capture_output=True, text=True,
@@ -48,7 +53,8 @@ def _run(venv: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_wheel_ships_data_folders_inside_the_package(installed: Path) -> None:
     code = (
         "import json, edgesdk.resources as r; "
-        "print(json.dumps([str(r.data_root()), str(r.templates_dir()), str(r.runtime_dir()), str(r.boards_dir())]))"
+        "print(json.dumps([str(r.data_root()), str(r.templates_dir()), "
+        "str(r.runtime_dir()), str(r.boards_dir())]))"
     )
     done = subprocess.run([str(installed / "bin" / "python"), "-c", code], capture_output=True, text=True,
                           cwd=installed.parent, check=True)
@@ -56,11 +62,7 @@ def test_wheel_ships_data_folders_inside_the_package(installed: Path) -> None:
     assert root.name == "_data" and str(installed) in str(root)
     assert REPO not in root.parents
     for repo_dir, shipped in (("templates", templates), ("runtime_c", runtime), ("boards", boards)):
-        expected = sorted(p.relative_to(REPO / repo_dir).as_posix()
-                          for p in (REPO / repo_dir).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-        got = sorted(p.relative_to(shipped).as_posix()
-                     for p in shipped.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-        assert got == expected, repo_dir
+        assert _files(shipped) == _files(REPO / repo_dir), repo_dir
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.stem)
