@@ -33,7 +33,7 @@ from edgesdk.build.platformio import (
 from edgesdk.build.protocol import Results
 from edgesdk.build.runner import RunResult, run_firmware
 from edgesdk.build.targets import Target, layout_for
-from edgesdk.build.toolchain import find_tool
+from edgesdk.build.toolchain import find_tool, require
 from edgesdk.codegen.manifest import Manifest, read_manifest, record_build
 from edgesdk.errors import BoardError, ProjectError
 
@@ -105,6 +105,7 @@ def compile_project(
         raise BoardError(
             "this project is for the host board: it has no emulated or board target; use target host"
         )
+    require("gcc" if target == "host" else "arm-none-eabi-gcc")  # a clear message with the install command
     suffix = "-sanitize" if sanitize else ""
     out = directory / "build" / f"{target}{suffix}"
     pio_possible = (
