@@ -89,7 +89,8 @@ def round_half_away_f32(values) -> np.ndarray:
     """roundf over float32 values, in float32 (nearest, ties away from zero)."""
     values = np.asarray(values, dtype=np.float32)
     whole = np.trunc(values)
-    fraction = values - whole  # exact: whole has the same sign and fewer bits
+    with np.errstate(invalid="ignore"):  # inf - inf: NaN, never used (the step is 0 then)
+        fraction = np.where(np.isfinite(values), values - whole, np.float32(0))
     up = (fraction >= np.float32(0.5)).astype(np.float32)
     down = (fraction <= np.float32(-0.5)).astype(np.float32)
     step = up - down
