@@ -41,9 +41,9 @@ def _edgesdk(*args: str) -> str:
 @click.command()
 @click.option("--board", default="stm32f746", show_default=True, help="Board to build for (emulated).")
 @click.option("--out", "out_dir", default="build/digits-demo", show_default=True, type=click.Path())
-@click.option("--trainable", default="last:2", show_default=True)
-@click.option("--optimizer", default="sgd", show_default=True)
-@click.option("--lr", default=0.05, show_default=True)
+@click.option("--trainable", default="all", show_default=True)
+@click.option("--optimizer", default="adam", show_default=True)
+@click.option("--lr", default=0.002, show_default=True)
 @click.option("--epochs", default=5, show_default=True)
 def main(board: str, out_dir: str, trainable: str, optimizer: str, lr: float, epochs: int) -> None:
     out = Path(out_dir)
@@ -72,12 +72,22 @@ def _report(results: dict, board: str) -> None:
     values = results.get("results", results)
     before = values["accuracy_before"]
     after = values["accuracy_after"]
-    click.echo(f"\npersonalization on the emulated {board}:")
+    where = "on the host" if board == "host" else f"on the emulated {board}"
+    click.echo(f"\npersonalization {where}:")
     click.echo(f"  accuracy on the user's held-out digits before fine-tuning: {100 * before:5.1f} %")
     click.echo(f"  accuracy on the user's held-out digits after fine-tuning:  {100 * after:5.1f} %")
-    for key in ("instructions_per_step", "cycles_per_step", "stack_high_water_bytes"):
-        if key in values:
-            click.echo(f"  {key.replace('_', ' ')}: {values[key]:,}")
+    losses = ", ".join(f"{loss:.3f}" for loss in values.get("epoch_losses", []))
+    click.echo(f"  training loss per epoch: {losses}")
+    unit = results.get("reported", {}).get("counter.unit", "instructions")
+    per_step = values.get(f"{unit}_per_step")
+    if per_step is not None:
+        click.echo(f"  {unit} per training step: {per_step:,}")
+    arena, state = values.get("arena_bytes", 0), values.get("state_bytes", 0)
+    stack = values.get("stack_high_water_bytes", 0)
+    click.echo(
+        f"  training RAM: arena {arena:,} B + state {state:,} B + stack used {stack:,} B"
+        f" = {arena + state + stack:,} B"
+    )
 
 
 if __name__ == "__main__":
