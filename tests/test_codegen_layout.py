@@ -45,15 +45,20 @@ def test_alignment_and_zero_sized_buffers() -> None:
 
 def test_several_lifetimes_of_one_buffer_get_their_own_offsets() -> None:
     items = [
-        Lifetime("x", 0, 1, 100),
+        Lifetime("x", 0, 3, 100),
         Lifetime("big", 1, 3, 400),
-        Lifetime("x", 3, 4, 100),  # x again (recomputed), while big is still live
+        Lifetime("x", 3, 4, 100),  # x again (recomputed at step 3, which also reads the old copy)
     ]
     layout = greedy_layout(items)
-    assert len(layout.of("x")) == 2
-    assert layout.locate("x", 0).lifetime.start == 0 and layout.locate("x", 4).lifetime.start == 3
+    first, second = layout.of("x")
+    assert first.offset != second.offset
+    assert layout.locate("x", 0, written=True) == first and layout.locate("x", 2) == first
+    assert layout.locate("x", 3) == first and layout.locate("x", 3, written=True) == second
+    assert layout.locate("x", 4) == second
     with pytest.raises(KeyError):
-        layout.locate("x", 2)
+        layout.locate("x", 5)
+    with pytest.raises(KeyError):
+        layout.locate("x", 2, written=True)
     check_layout(layout)
 
 

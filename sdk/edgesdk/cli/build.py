@@ -91,8 +91,8 @@ def _print_project(project: GeneratedProject) -> None:
     m, graph = project.model, project.graph
     trained = ", ".join(graph.parameters)
     click.echo(f"wrote {project.directory} for {project.board.title}")
-    click.echo(f"  model {graph.name}: {len(graph.nodes)} training steps' kernels, "
-               f"{len(graph.inference_nodes)} for inference; trains {trained}")
+    click.echo(f"  model {graph.name}: {len(graph.nodes)} kernel calls per training step, "
+               f"{len(graph.inference_nodes)} per inference; trains {trained}")
     click.echo(f"  arena       {m.layout.size:>10,} B (lifetime peak {m.layout.peak:,} B, "
                f"+{100 * m.layout.fragmentation:.1f} %)")
     state = sum(a.count for a in (*m.parameters, *m.gradients, *m.optimizer_state)) * 4

@@ -70,13 +70,18 @@ class ArenaLayout:
         """Arena size over the lifetime peak, minus one (0.0 = optimal)."""
         return self.size / self.peak - 1.0 if self.peak else 0.0
 
-    def locate(self, buffer: str, step: int) -> Placement:
-        """The placement of ``buffer`` that is live at ``step``."""
+    def locate(self, buffer: str, step: int, *, written: bool = False) -> Placement:
+        """The placement of ``buffer`` at ``step``: the lifetime that starts there when the step
+        writes it (``written``), else the one the step reads (started earlier, still live)."""
         for placement in self.placements:
             lifetime = placement.lifetime
-            if lifetime.buffer == buffer and lifetime.start <= step <= lifetime.end:
+            if lifetime.buffer != buffer or not lifetime.start <= step <= lifetime.end:
+                continue
+            if written == (lifetime.start == step):
                 return placement
-        raise KeyError(f"buffer {buffer!r} has no lifetime covering step {step}")
+        raise KeyError(
+            f"buffer {buffer!r} has no lifetime {'starting at' if written else 'live at'} step {step}"
+        )
 
     def of(self, buffer: str) -> tuple[Placement, ...]:
         return tuple(p for p in self.placements if p.lifetime.buffer == buffer)

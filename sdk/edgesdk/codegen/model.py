@@ -24,7 +24,7 @@ from edgesdk.codegen.layout import DEFAULT_ALIGNMENT, ArenaLayout, greedy_layout
 from edgesdk.codegen.names import Namer
 from edgesdk.codegen.program import Program, Step, all_lifetimes, default_programs
 from edgesdk.errors import TrainingError, UnsupportedOpError
-from edgesdk.train.graph import Stage, TrainingGraph, Value, ValueKind
+from edgesdk.train.graph import Node, Stage, TrainingGraph, Value, ValueKind
 from edgesdk.train.spec import LossKind, Precision
 
 FLOAT_BYTES = 4
@@ -441,14 +441,14 @@ class _Assembler:
             )
         return buffers
 
-    def _buffer(self, value: str, program: str, time: int, layout: ArenaLayout) -> str:
+    def _buffer(self, value: str, program: str, time: int, layout: ArenaLayout, written: bool = False) -> str:
         kind = self._value(value).kind
         if kind is ValueKind.INPUT:
             return "x"
         if kind is ValueKind.LABEL:
             return "labels"
         if self._in_arena(value, program):
-            placement = layout.locate(value, time)
+            placement = layout.locate(value, time, written=written)
             return self.arena_names[(value, placement.lifetime.start)]
         if program == "infer" and value in self.outputs:
             return "out"
@@ -460,7 +460,7 @@ class _Assembler:
     def _step(self, step: Step, program: str, layout: ArenaLayout) -> RenderedStep:
         node = step.node
         calls = tuple(
-            self._call(call, program, step.time, layout, node.stage)
+            self._call(call, program, step.time, layout, node)
             for call in K.kernel_calls(node, self.graph.source)
         )
         traced = None
@@ -468,7 +468,9 @@ class _Assembler:
             target = node.output if node.output is not None else node.in_place[0]
             prefix = "trace." if program == "train" else "trace.infer."
             traced = Trace(
-                prefix + node.name, self._buffer(target, program, step.time, layout), self._value(target).size
+                prefix + node.name,
+                self._buffer(target, program, step.time, layout, written=node.output is not None),
+                self._value(target).size,
             )
         inputs = ", ".join(node.inputs)
         output = node.output if node.output is not None else ", ".join(node.in_place) + " (in place)"
@@ -479,8 +481,9 @@ class _Assembler:
         )
 
     def _call(
-        self, call: K.KernelCall, program: str, time: int, layout: ArenaLayout, stage: Stage
+        self, call: K.KernelCall, program: str, time: int, layout: ArenaLayout, node: Node
     ) -> RenderedCall:
+        stage, output = node.stage, node.output
         args: list[RenderedArg] = []
         lists: list[PointerList] = []
         for arg in call.args:
@@ -492,7 +495,8 @@ class _Assembler:
                 section = "optimizer" if stage is Stage.UPDATE else "kernel"
                 args.append(RenderedArg("ref", self._struct(arg, section)))
             elif isinstance(arg, K.BufferArg):
-                args.append(RenderedArg("expr", self._buffer(arg.value, program, time, layout)))
+                written = arg.value == output
+                args.append(RenderedArg("expr", self._buffer(arg.value, program, time, layout, written)))
             elif isinstance(arg, K.BufferListArg):
                 items = tuple(self._buffer(v, program, time, layout) for v in arg.values)
                 lists.append(PointerList(arg.hint, items))
