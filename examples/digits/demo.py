@@ -28,9 +28,10 @@ from user_data import make_user_data  # noqa: E402
 MODEL = HERE / "model" / "digits_cnn.tflite"
 
 
-def _edgesdk(*args: str) -> str:
+def _edgesdk(*args: str, quiet: bool = False) -> str:
     command = [sys.executable, "-m", "edgesdk", *args]
-    click.secho("$ edgesdk " + " ".join(shlex.quote(a) for a in args), fg="cyan")
+    if not quiet:
+        click.secho("$ edgesdk " + " ".join(shlex.quote(a) for a in args), fg="cyan")
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         sys.stderr.write(done.stdout + done.stderr)
@@ -45,13 +46,17 @@ def _edgesdk(*args: str) -> str:
 @click.option("--optimizer", default="adam", show_default=True)
 @click.option("--lr", default=0.002, show_default=True)
 @click.option("--epochs", default=5, show_default=True)
-def main(board: str, out_dir: str, trainable: str, optimizer: str, lr: float, epochs: int) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the device's results as JSON only.")
+def main(
+    board: str, out_dir: str, trainable: str, optimizer: str, lr: float, epochs: int, as_json: bool
+) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = make_user_data()
     data_file = out / "user.npz"
     np.savez(data_file, x_train=data.train_x, y_train=data.train_y, x_test=data.test_x, y_test=data.test_y)
-    click.echo(
+    say = (lambda text: None) if as_json else click.echo
+    say(
         f"new user: {len(data.train_y)} digits to fine-tune on, {len(data.test_y)} held-out digits to test on"
     )
     firmware = out / board
@@ -60,12 +65,15 @@ def main(board: str, out_dir: str, trainable: str, optimizer: str, lr: float, ep
         "--trainable", trainable, "--optimizer", optimizer, "--lr", str(lr), "--batch", "1",
         "--data", str(data_file), "--epochs", str(epochs), "--compile",
     ]
-    click.echo(_edgesdk(*build_args))
+    say(_edgesdk(*build_args, quiet=as_json))
     run_args = ["run", str(firmware), "--json"]
     if board != "host":
         run_args.insert(2, "--emulate")
-    results = json.loads(_edgesdk(*run_args))
-    _report(results, board)
+    results = json.loads(_edgesdk(*run_args, quiet=as_json))
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+    else:
+        _report(results, board)
 
 
 def _report(results: dict, board: str) -> None:
