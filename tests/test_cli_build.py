@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from codegen_support import FIXTURES, every_op_classifier
+from codegen_support import FIXTURES, every_op_classifier, runtime_archive
+from edgesdk.build import run_firmware
 from edgesdk.cli import main
+from edgesdk.codegen import compile_project, summarize
 from edgesdk.codegen.manifest import MANIFEST
 from edgesdk.frontend import load_model
 from edgesdk.reference import ReferenceTrainer
@@ -304,6 +306,12 @@ def test_demo_with_data_on_host_matches_reference(tmp_path: Path, classifier_fil
     assert results["train_steps"] == 3 * 24 and results["nanoseconds_per_step"] > 0
     code, stdout, _ = _cli("run", str(out))
     assert code == 0 and "accuracy after training" in stdout and "loss per epoch" in stdout
+    # the demo with its data set, under AddressSanitizer + UndefinedBehaviorSanitizer: same results
+    archive = runtime_archive(tmp_path.parent.parent / "edgesdk-runtime", sanitize=True)
+    sanitized = run_firmware(
+        compile_project(out, "host", sanitize=True, runtime_archive=archive).firmware
+    ).check()
+    assert summarize(sanitized.results)["epoch_losses"] == results["epoch_losses"]
 
 
 def test_digits_demo_path_on_emulated_stm32f746(tmp_path: Path, classifier_file: Path) -> None:

@@ -65,6 +65,7 @@ SPARSE = {
 MODELS = {
     "small_cnn": lambda: FIXTURES / "small_cnn_int8.tflite",
     "converter_patterns": lambda: FIXTURES / "converter_patterns_int8.tflite",
+    "float_io": lambda: FIXTURES / "small_cnn_float_io.tflite",  # QUANTIZE / DEQUANTIZE folded
     "classifier": every_op_classifier,
     "regressor": every_op_regressor,
 }
@@ -76,6 +77,8 @@ CASES = [
         for o in ("sgd", "momentum", "adam")
     ],
     *[("converter_patterns", t, o, 1) for t in ("all", "sparse") for o in ("sgd", "adam")],
+    ("float_io", "all", "momentum", 1),
+    ("float_io", "last:2", "adam", 1),
     *[("classifier", t, o, 2) for t in ("all", "last:3", "sparse") for o in ("sgd", "momentum", "adam")],
     *[("regressor", t, o, 1) for t in ("all", "bias") for o in ("sgd", "momentum", "adam")],
 ]
