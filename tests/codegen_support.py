@@ -86,7 +86,8 @@ _ARCHIVES: dict[tuple[str, ...], Path] = {}
 def runtime_archive(
     work: Path, *, sanitize: bool = False, defines: tuple[str, ...] = ("ES_PORT_HOST",)
 ) -> Path:
-    """The runtime kernels and ports compiled once with the host flags into an archive."""
+    """The runtime kernels and ports compiled once with the host flags into an archive in ``work``
+    (give a directory of this test session, e.g. ``tmp_path.parent``)."""
     flags = (*COMMON_CFLAGS, "-O2", *(SANITIZE_FLAGS if sanitize else ()), *(f"-D{d}" for d in defines))
     if flags in _ARCHIVES and _ARCHIVES[flags].is_file():
         return _ARCHIVES[flags]

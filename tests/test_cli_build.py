@@ -307,7 +307,7 @@ def test_demo_with_data_on_host_matches_reference(tmp_path: Path, classifier_fil
     code, stdout, _ = _cli("run", str(out))
     assert code == 0 and "accuracy after training" in stdout and "loss per epoch" in stdout
     # the demo with its data set, under AddressSanitizer + UndefinedBehaviorSanitizer: same results
-    archive = runtime_archive(tmp_path.parent.parent / "edgesdk-runtime", sanitize=True)
+    archive = runtime_archive(tmp_path.parent / "edgesdk-runtime", sanitize=True)
     sanitized = run_firmware(
         compile_project(out, "host", sanitize=True, runtime_archive=archive).firmware
     ).check()

@@ -68,7 +68,7 @@ def test_generated_api_from_a_separate_program(tmp_path: Path) -> None:
     save-load round trip, built with a test main under ASan + UBSan."""
     options = ProjectOptions(trainable="last:3", optimizer="adam", batch=2)
     project = generate_project(every_op_classifier(), "host", tmp_path / "project", options)
-    archive = runtime_archive(tmp_path.parent.parent / "edgesdk-runtime", sanitize=True)
+    archive = runtime_archive(tmp_path.parent / "edgesdk-runtime", sanitize=True)
     firmware = compile_firmware(
         [project.directory / "src" / "model.c", API_CHECK, archive],
         board="host",

@@ -98,7 +98,7 @@ def _trainable(name: str, trainable: str, tmp_path: Path) -> str:
 
 def _build_and_run(tmp_path: Path, model, options: ProjectOptions, *, sanitize: bool = False):  # type: ignore[no-untyped-def]
     project = generate_project(model, "host", tmp_path / "project", options)
-    archive = runtime_archive(tmp_path.parent.parent / "edgesdk-runtime", sanitize=sanitize)
+    archive = runtime_archive(tmp_path.parent / "edgesdk-runtime", sanitize=sanitize)
     built = compile_project(project.directory, "host", sanitize=sanitize, runtime_archive=archive)
     run = run_firmware(built.firmware, timeout_s=300).check()
     return project, run
