@@ -374,3 +374,36 @@ def test_build_uses_the_fixture_model_name(tmp_path: Path) -> None:
     assert manifest["model"]["name"] == "small_cnn_int8.tflite" and len(manifest["model"]["sha256"]) == 64
     assert manifest["options"]["optimizer"]["lr"] == pytest.approx(0.001)
     assert all(p["value"].endswith(".b") for p in manifest["params"])
+
+
+def test_regression_demo_with_data_reports_mse(tmp_path: Path) -> None:
+    """An MSE model with float targets, batch 3 and a partial last test batch."""
+    from codegen_support import every_op_regressor
+    from edgesdk.codegen import ProjectOptions, generate_project
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.0, 1.0, (30, 6, 6, 3)).astype(np.float32)
+    y = np.stack([x.mean(axis=(1, 2, 3)), x[:, :3].mean(axis=(1, 2, 3)), x[..., 0].mean(axis=(1, 2))], 1)
+    data = tmp_path / "targets.npz"
+    np.savez(data, x_train=x[:20], y_train=y[:20], x_test=x[20:], y_test=y[20:])
+    options = ProjectOptions(lr=0.1, batch=3, data=data, epochs=4)
+    project = generate_project(every_op_regressor(), "host", tmp_path / "fw", options)
+    archive = runtime_archive(tmp_path.parent / "edgesdk-runtime")
+    run = run_firmware(compile_project(project.directory, "host", runtime_archive=archive).firmware).check()
+    summary = summarize(run.results)
+
+    trainer = ReferenceTrainer(project.graph)
+
+    def mse() -> float:
+        padded = np.zeros((12, 6, 6, 3), np.float32)
+        padded[:10] = x[20:]
+        out = np.concatenate([trainer.infer(padded[i : i + 3]).reshape(3, 3) for i in range(0, 12, 3)])[:10]
+        return float(np.mean((out - y[20:]) ** 2))
+
+    before = mse()
+    for _ in range(4):
+        for first in range(0, 18, 3):
+            trainer.train_step(x[first : first + 3], y[first : first + 3])
+    assert summary["mse_before"] == pytest.approx(before, rel=1e-5)
+    assert summary["mse_after"] == pytest.approx(mse(), rel=1e-4)
+    assert summary["mse_after"] < summary["mse_before"] / 5 and summary["train_steps"] == 4 * 6
