@@ -169,12 +169,16 @@ def _compile_platformio(directory: Path, board: Board, manifest: Manifest) -> Bu
 
 
 def firmware_for(directory: Path | str, target: str) -> BuiltFirmware | None:
-    """The firmware a previous compile recorded for ``target``, if it is still there."""
+    """The firmware a previous compile recorded for ``target``, if it is still there and newer
+    than every file in src/."""
     directory = Path(directory)
     manifest = read_manifest(directory)
     info = manifest.builds.get(target)
     if info is None or not (directory / info["path"]).is_file():
         return None
+    built_at = (directory / info["path"]).stat().st_mtime
+    if any(path.stat().st_mtime > built_at for path in (directory / "src").iterdir()):
+        return None  # a source changed since: compile again
     board = load_board(manifest.board)
     kind = Target(target)
     built_board = load_board("host") if kind is Target.HOST else board
