@@ -8,11 +8,13 @@ build against.
 from edgesdk.train.build import build_training_graph
 from edgesdk.train.graph import Compute, Node, Stage, TrainingGraph, Value, ValueKind
 from edgesdk.train.spec import (
+    Int8Training,
     LayerTraining,
     LossKind,
     OptimizerKind,
     OptimizerSpec,
     Precision,
+    Rounding,
     TrainableMode,
     TrainableSpec,
     layer_label,
@@ -20,12 +22,14 @@ from edgesdk.train.spec import (
 
 __all__ = [
     "Compute",
+    "Int8Training",
     "LayerTraining",
     "LossKind",
     "Node",
     "OptimizerKind",
     "OptimizerSpec",
     "Precision",
+    "Rounding",
     "Stage",
     "TrainableMode",
     "TrainableSpec",

@@ -13,6 +13,10 @@ Steps, each a method below:
 4. update: one optimizer node per trainable parameter: after the whole backward pass when parameter
    gradients are resident (the default), else right after its layer's backward nodes;
 5. dead-node elimination from the updates, then indices and costs.
+
+With ``precision="int8"`` the same structure is lowered by :mod:`edgesdk.train.int8`: int8 forward
+kernels, int8-reading backward kernels, QAS updates (fused with the weight/bias gradient by
+default, right after the layer's ``bwd_in``).
 """
 
 from __future__ import annotations
@@ -23,16 +27,18 @@ from typing import Any
 
 from edgesdk import ir
 from edgesdk.errors import ModelError, TrainingError, UnsupportedOpError
-from edgesdk.train import costs
+from edgesdk.train import costs, int8
 from edgesdk.train.geometry import batched, size_of
 from edgesdk.train.graph import Compute, Node, Stage, TrainingGraph, Value, ValueKind
 from edgesdk.train.rules import DZ, FORWARD, GRADIENTS, PARAMETERS, Operand, OpShapes, Y
 from edgesdk.train.spec import (
+    Int8Training,
     LayerTraining,
     LossKind,
     OptimizerKind,
     OptimizerSpec,
     Precision,
+    Rounding,
     TrainableSpec,
     layer_label,
 )
@@ -53,6 +59,7 @@ def build_training_graph(
     batch: int = 1,
     precision: str | Precision = "fp32",
     resident_param_grads: bool = True,
+    int8_training: str | Int8Training | None = None,
 ) -> TrainingGraph:
     """The training step of ``graph`` (see the module docstring and docs/training-graph.md).
 
@@ -60,17 +67,29 @@ def build_training_graph(
     objects of :mod:`edgesdk.train.spec`. ``batch`` multiplies dim 0 of every activation.
     ``resident_param_grads=False`` makes parameter gradients ordinary planner buffers (each lives
     from its ``bwd_w``/``bwd_b`` node to its update) instead of resident ones.
+    ``int8_training`` (an :class:`Int8Training` or its CLI spelling, e.g. ``"stochastic,unfused"``)
+    says how an int8 graph updates its parameters; defaults: QAS, nearest rounding, no master copy,
+    fused updates.
     """
     if batch < 1:
         raise TrainingError(f"batch must be >= 1, got {batch}")
+    precision = Precision.parse(precision)
+    optimizer = OptimizerSpec.parse(optimizer)
+    options: Int8Training | None = None
+    if precision is Precision.INT8:
+        options = Int8Training.parse(int8_training)
+        int8.check_optimizer(optimizer)
+    elif int8_training is not None:
+        raise TrainingError("int8 training options apply to precision int8 only; add precision int8")
     builder = _Builder(
         graph,
         TrainableSpec.parse(trainable).resolve(graph),
         LossKind.parse(loss),
-        OptimizerSpec.parse(optimizer),
+        optimizer,
         batch,
-        Precision.parse(precision),
+        precision,
         resident_param_grads,
+        options,
     )
     return builder.build()
 
@@ -99,6 +118,7 @@ class _Builder:
     batch: int
     precision: Precision
     resident_param_grads: bool
+    int8: Int8Training | None = None  # set for precision int8
     values: dict[str, Value] = field(default_factory=dict)
     tensor_value: dict[int, str] = field(default_factory=dict)
     shapes: dict[int, OpShapes] = field(default_factory=dict)
@@ -152,6 +172,7 @@ class _Builder:
             optimizer=self.optimizer,
             precision=self.precision,
             trainable_channels=self.channels,
+            int8=self.int8,
         )
 
     # ------------------------------------------------------------ values
@@ -235,7 +256,10 @@ class _Builder:
             shapes = OpShapes(tuple(self._shape(t) for t in op.inputs), batched(out.shape, self.batch))
             self.shapes[op.index] = shapes
             rule = FORWARD[op.kind](op, shapes)
-            if rule.compute is None:
+            compute, attrs = rule.compute, dict(rule.attrs)
+            if self.int8 is not None:
+                compute, attrs = int8.forward(g, op, compute, attrs)
+            if compute is None:
                 self.tensor_value[out.index] = self._read(op, 0)
                 continue
             reads = tuple(
@@ -248,9 +272,7 @@ class _Builder:
                 Value(f"{label}.y", ValueKind.ACTIVATION, shapes.output, self._dtype(out), False, out.index)
             )
             self.tensor_value[out.index] = y
-            protos.append(
-                _Proto(f"{label}.fwd", Stage.FORWARD, rule.compute, op.index, reads, y, dict(rule.attrs))
-            )
+            protos.append(_Proto(f"{label}.fwd", Stage.FORWARD, compute, op.index, reads, y, attrs))
         return protos
 
     # ------------------------------------------------------------ 2. loss
@@ -261,7 +283,7 @@ class _Builder:
         if (
             self.loss_kind is LossKind.SOFTMAX_XENT
             and producer is not None
-            and producer.compute is Compute.SOFTMAX_FWD
+            and producer.compute in (Compute.SOFTMAX_FWD, Compute.SOFTMAX_INT8_FWD)
         ):
             logits, trailing, beta = producer.inputs[0], producer, float(producer.attrs["beta"])
         shape = self.values[logits].shape
@@ -275,6 +297,9 @@ class _Builder:
         else:
             self._add(Value("labels", ValueKind.LABEL, shape, F32, True))
             compute, attrs = Compute.LOSS_MSE, {"size": size_of(shape)}
+        if self.int8 is not None:
+            compute, extra = int8.loss(self.graph, compute, self.values[logits])
+            attrs |= extra
         node = _Proto(
             "loss", Stage.LOSS, compute, None, (logits, "labels"), dlogits, attrs, side_outputs=("loss",)
         )
@@ -309,9 +334,12 @@ class _Builder:
             if op.activation is not ir.Activation.NONE:
                 dz = self._add(Value(f"{label}.dz", ValueKind.GRADIENT, self.values[y].shape, F32, False))
                 attrs = {"activation": op.activation, "size": self.values[y].size}
-                protos.append(
-                    _Proto(f"{label}.act_bwd", Stage.BACKWARD, Compute.ACT_BWD, op.index, (y, dy), dz, attrs)
-                )
+                compute = Compute.ACT_BWD
+                if self.values[y].dtype is ir.DType.INT8:
+                    compute = Compute.ACT_BWD_INT8
+                    attrs |= int8.act_bounds(p.attrs)
+                act = _Proto(f"{label}.act_bwd", Stage.BACKWARD, compute, op.index, (y, dy), dz, attrs)
+                protos.append(act)
             self._op_backward(op, p, dz, has_grad, contributions, protos)
         return protos + self.deferred_updates
 
@@ -341,7 +369,7 @@ class _Builder:
         label = layer_label(op)
         assert forward.output is not None
         rules = GRADIENTS[op.kind](op, self.shapes[op.index])
-        geometry = {k: v for k, v in forward.attrs.items() if k != "activation"}
+        geometry = {k: v for k, v in forward.attrs.items() if k not in ("activation", "params")}
         layout = PARAMETERS.get(op.kind)
         multi = sum(rule is not None for rule in rules) > 1 and layout is None
         updates: list[tuple[str, str]] = []
@@ -363,14 +391,19 @@ class _Builder:
                 if self.values[source].kind is not ValueKind.PARAMETER:
                     continue
                 assert rule.compute is not None
-                grad = self._param_grad(op, source, slot == layout.weight_slot, layout.channel_axis)
-                attrs = geometry | {"channels": self.channels[source]}
-                suffix = "w" if slot == layout.weight_slot else "b"
+                is_weight = slot == layout.weight_slot
                 reads = tuple(operand(item) for item in rule.reads)
+                if self.int8 is not None and self.int8.fused:
+                    protos.append(self._fused_update(op, rule.compute, source, is_weight, reads, geometry))
+                    continue
+                grad = self._param_grad(op, source, is_weight, layout.channel_axis)
+                compute, attrs = rule.compute, geometry | {"channels": self.channels[source]}
+                if self.int8 is not None:
+                    compute, extra = int8.backward(self.graph, op, self.values, compute, reads)
+                    attrs |= extra
+                suffix = "w" if is_weight else "b"
                 protos.append(
-                    _Proto(
-                        f"{label}.bwd_{suffix}", Stage.BACKWARD, rule.compute, op.index, reads, grad, attrs
-                    )
+                    _Proto(f"{label}.bwd_{suffix}", Stage.BACKWARD, compute, op.index, reads, grad, attrs)
                 )
                 updates.append((source, grad))
                 continue
@@ -386,7 +419,11 @@ class _Builder:
             dx = self._add(Value(out_name, ValueKind.GRADIENT, self.values[source].shape, F32, False))
             reads = tuple(operand(item) for item in rule.reads)
             attrs = geometry | dict(rule.attrs)
-            protos.append(_Proto(f"{label}.{name}", Stage.BACKWARD, rule.compute, op.index, reads, dx, attrs))
+            compute = rule.compute
+            if self.int8 is not None:
+                compute, extra = int8.backward(self.graph, op, self.values, compute, reads)
+                attrs |= extra
+            protos.append(_Proto(f"{label}.{name}", Stage.BACKWARD, compute, op.index, reads, dx, attrs))
             contributions[source].append(dx)
         # resident gradients: all updates follow the whole backward pass (no forward value can be
         # needed after a parameter changed); transient ones: update right after the layer, which
@@ -395,17 +432,21 @@ class _Builder:
         for param, grad in updates:
             target.append(self._update(op, param, grad))
 
-    def _param_grad(self, op: ir.Op, param: str, is_weight: bool, axis: int) -> str:
+    def _channels(self, op: ir.Op, param: str, is_weight: bool, axis: int) -> tuple[int, ...]:
+        """Record the trainable channels of ``param``; the shape of its (compact) gradient."""
         value = self.values[param]
-        training = self.layers[op.index]
         shape = list(value.shape)
         if is_weight:
-            shape[axis] = training.weight_channels(value.shape[axis])
+            shape[axis] = self.layers[op.index].weight_channels(value.shape[axis])
             self.channels[param] = shape[axis]
             self.channel_axes[param] = axis
         else:
             self.channels[param] = value.shape[0]
             self.channel_axes[param] = 0
+        return tuple(shape)
+
+    def _param_grad(self, op: ir.Op, param: str, is_weight: bool, axis: int) -> str:
+        shape = self._channels(op, param, is_weight, axis)
         suffix = "dw" if is_weight else "db"
         name = f"{layer_label(op)}.{suffix}"
         self._add(
@@ -414,9 +455,70 @@ class _Builder:
         self.gradients[param] = name
         return name
 
+    def _int8_state(self, param: str, shape: tuple[int, ...]) -> tuple[str, ...]:
+        """The master copy of ``param`` and the xorshift32 state, when the options use them."""
+        assert self.int8 is not None
+        state: list[str] = []
+        if self.int8.master:
+            master = Value(f"{param}.master", ValueKind.MASTER, shape, F32, True, param=param)
+            state.append(self._add(master))
+        if self.int8.rounding is Rounding.STOCHASTIC:
+            if "rng" not in self.values:
+                self._add(Value("rng", ValueKind.RNG_STATE, (1,), ir.DType.INT32, True))
+            state.append("rng")
+        return tuple(state)
+
+    def _qas(self, op: ir.Op, param: str, shape: tuple[int, ...]) -> dict[str, Any]:
+        assert self.int8 is not None
+        is_weight = param.endswith(".w")
+        attrs = {
+            "shape": self.values[param].shape,
+            "channels": self.channels[param],
+            "channel_axis": self.channel_axes[param],
+            "size": size_of(shape),
+        }
+        return attrs | int8.qas_attrs(
+            self.graph, op, is_weight, self.channels[param], self.int8, self.optimizer.lr
+        )
+
+    def _fused_update(
+        self,
+        op: ir.Op,
+        compute: Compute,
+        param: str,
+        is_weight: bool,
+        reads: tuple[str, ...],
+        geometry: dict[str, Any],
+    ) -> _Proto:
+        """int8: the weight (bias) gradient computed chunk by chunk and applied at once."""
+        layout = PARAMETERS[op.kind]
+        shape = self._channels(op, param, is_weight, layout.channel_axis)
+        state = self._int8_state(param, shape)
+        attrs = geometry | self._qas(op, param, shape)
+        if is_weight:
+            attrs |= int8.activation_quant(self.graph, op.inputs[0], op, "x")
+        fused = int8.FUSED[compute]
+        name = f"{layer_label(op)}.bwd_{'w' if is_weight else 'b'}_qas"
+        inputs = (param, *reads, *state)
+        return _Proto(name, Stage.UPDATE, fused, op.index, inputs, None, attrs, in_place=(param, *state))
+
     def _update(self, op: ir.Op, param: str, grad: str) -> _Proto:
         opt = self.optimizer
         grad_value = self.values[grad]
+        which = "w" if param.endswith(".w") else "b"
+        if self.int8 is not None:
+            state = self._int8_state(param, grad_value.shape)
+            kernel = Compute.QAS_UPDATE_INT8 if which == "w" else Compute.QAS_UPDATE_INT32
+            return _Proto(
+                f"{layer_label(op)}.update_{which}",
+                Stage.UPDATE,
+                kernel,
+                op.index,
+                (param, grad, *state),
+                None,
+                self._qas(op, param, grad_value.shape),
+                in_place=(param, *state),
+            )
         states = tuple(
             self._add(Value(f"{param}.{s}", ValueKind.OPT_STATE, grad_value.shape, F32, True, param=param))
             for s in opt.state_names
@@ -433,7 +535,6 @@ class _Builder:
             attrs["momentum"] = opt.momentum
         if opt.kind is OptimizerKind.ADAM:
             attrs |= {"beta1": opt.beta1, "beta2": opt.beta2, "eps": opt.eps}
-        which = "w" if param.endswith(".w") else "b"
         return _Proto(
             f"{layer_label(op)}.update_{which}",
             Stage.UPDATE,

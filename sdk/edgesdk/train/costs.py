@@ -7,8 +7,14 @@ kernels one per element, a gradient sum one per addition, optimizers 1 (SGD), 2 
 4 (Adam) per updated element plus one for weight decay.
 
 Workspace: every kernel of the portable runtime works in its inputs and output buffers alone, so
-all scratch sizes are 0. This function is the single place that changes when a kernel needs scratch;
-the C kernel's ``_scratch_size()`` companion must return the same number.
+all scratch sizes are 0 -- except the fused int8 gradient + QAS update kernels, which hold one chunk
+of the parameter gradient (one row of the update span, see docs/int8-training.md) in float32
+scratch. :func:`workspace_bytes` is the single place that changes when a kernel needs scratch; the C
+kernel's ``_scratch_size()`` companion must return the same number.
+
+int8 kernels cost what their fp32 twins cost (requantization is not counted separately); a QAS
+update costs 1 per updated element, 2 with a master copy or stochastic rounding; a fused update
+the gradient's MACs plus the update's.
 """
 
 from __future__ import annotations
@@ -139,10 +145,83 @@ MACS: Mapping[Compute, Callable[[Attrs], int]] = MappingProxyType(
 )
 
 
+def _qas(attrs: Attrs) -> int:
+    extra = 1 if attrs["master"] or attrs["rounding"].value == "stochastic" else 0
+    return int(attrs["size"]) * (1 + extra)
+
+
+def _fused(gradient: Callable[[Attrs], int]) -> Callable[[Attrs], int]:
+    def cost(attrs: Attrs) -> int:
+        return gradient(attrs) + _qas(attrs)
+
+    return cost
+
+
+def _bias_fused(attrs: Attrs) -> int:
+    return size_of(attrs["y_shape"]) // attrs["y_shape"][-1] * attrs["channels"] + _qas(attrs)
+
+
+INT8_MACS: Mapping[Compute, Callable[[Attrs], int]] = MappingProxyType(
+    {
+        C.CONV_2D_INT8_FWD: _conv,
+        C.DEPTHWISE_CONV_2D_INT8_FWD: _depthwise,
+        C.FULLY_CONNECTED_INT8_FWD: _fc,
+        C.ADD_INT8_FWD: _y,
+        C.LOGISTIC_INT8_FWD: _size,
+        C.SOFTMAX_INT8_FWD: _softmax,
+        C.AVERAGE_POOL_2D_INT8_FWD: _pool,
+        C.MAX_POOL_2D_INT8_FWD: _pool,
+        C.MEAN_INT8_FWD: _x,
+        C.PAD_INT8_FWD: _y,
+        C.CONCATENATION_INT8_FWD: _y,
+        C.QUANTIZE_INT8_FWD: _size,
+        C.REQUANTIZE_INT8_FWD: _size,
+        C.DEQUANTIZE_INT8_FWD: _size,
+        C.LOSS_SOFTMAX_XENT_INT8: _softmax,
+        C.LOSS_MSE_INT8: _size,
+        C.ACT_BWD_INT8: _size,
+        C.CONV_2D_BWD_IN_INT8: _conv,
+        C.CONV_2D_BWD_W_INT8: _conv_w,
+        C.DEPTHWISE_CONV_2D_BWD_IN_INT8: _depthwise,
+        C.DEPTHWISE_CONV_2D_BWD_W_INT8: _depthwise_w,
+        C.FULLY_CONNECTED_BWD_IN_INT8: _fc,
+        C.FULLY_CONNECTED_BWD_W_INT8: _fc_w,
+        C.LOGISTIC_BWD_INT8: _size,
+        C.SOFTMAX_BWD_INT8: _softmax,
+        C.MAX_POOL_2D_BWD_INT8: _pool,
+        C.QAS_UPDATE_INT8: _qas,
+        C.QAS_UPDATE_INT32: _qas,
+        C.CONV_2D_BWD_W_QAS: _fused(_conv_w),
+        C.DEPTHWISE_CONV_2D_BWD_W_QAS: _fused(_depthwise_w),
+        C.FULLY_CONNECTED_BWD_W_QAS: _fused(_fc_w),
+        C.BIAS_BWD_QAS: _bias_fused,
+    }
+)
+
+_FUSED_KERNELS = frozenset(
+    {C.CONV_2D_BWD_W_QAS, C.DEPTHWISE_CONV_2D_BWD_W_QAS, C.FULLY_CONNECTED_BWD_W_QAS, C.BIAS_BWD_QAS}
+)
+
+
 def macs(compute: Compute, attrs: Attrs) -> int:
-    return int(MACS[compute](attrs))
+    table = MACS if compute in MACS else INT8_MACS
+    return int(table[compute](attrs))
 
 
 def workspace_bytes(compute: Compute, attrs: Attrs) -> int:
-    """Scratch bytes the kernel needs (0 for every portable kernel; see the module docstring)."""
+    """Scratch bytes the kernel needs: 0 for every portable kernel, one float32 chunk of the
+    parameter gradient for a fused int8 update (see the module docstring)."""
+    if compute in _FUSED_KERNELS:
+        return 4 * chunk_elements(compute, attrs)
     return 0
+
+
+def chunk_elements(compute: Compute, attrs: Attrs) -> int:
+    """Elements of one chunk of a fused update: one row of its update span -- an (oc, kh, kw) row
+    of IC conv weights, an FC output row of IN weights, one depthwise tap of the k trainable
+    channels, or the k bias channels."""
+    if compute is C.CONV_2D_BWD_W_QAS:
+        return int(attrs["w_shape"][3])
+    if compute is C.FULLY_CONNECTED_BWD_W_QAS:
+        return int(attrs["w_shape"][1])
+    return int(attrs["channels"])

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from edgesdk import ir
-from edgesdk.train.spec import LossKind, OptimizerSpec, Precision
+from edgesdk.train.spec import Int8Training, LossKind, OptimizerSpec, Precision
 
 
 class Stage(enum.Enum):
@@ -80,6 +80,48 @@ class Compute(enum.Enum):
     MOMENTUM_UPDATE = "momentum_update"
     ADAM_UPDATE = "adam_update"
 
+    # ---- int8 precision (docs/int8-training.md). Forward: TFLite-Micro-exact int8 kernels, every
+    # constant in attrs["params"] (edgesdk.quant.prepare_op). QUANTIZE / DEQUANTIZE become nodes
+    # when they change the dtype or the quantization.
+    CONV_2D_INT8_FWD = "conv_2d_int8_fwd"
+    DEPTHWISE_CONV_2D_INT8_FWD = "depthwise_conv_2d_int8_fwd"
+    FULLY_CONNECTED_INT8_FWD = "fully_connected_int8_fwd"
+    ADD_INT8_FWD = "add_int8_fwd"
+    LOGISTIC_INT8_FWD = "logistic_int8_fwd"
+    SOFTMAX_INT8_FWD = "softmax_int8_fwd"
+    AVERAGE_POOL_2D_INT8_FWD = "average_pool_2d_int8_fwd"
+    MAX_POOL_2D_INT8_FWD = "max_pool_2d_int8_fwd"
+    MEAN_INT8_FWD = "mean_int8_fwd"
+    PAD_INT8_FWD = "pad_int8_fwd"
+    CONCATENATION_INT8_FWD = "concatenation_int8_fwd"
+    QUANTIZE_INT8_FWD = "quantize_int8_fwd"  # float32 -> int8
+    REQUANTIZE_INT8_FWD = "requantize_int8_fwd"  # int8 -> int8 with another scale / zero point
+    DEQUANTIZE_INT8_FWD = "dequantize_int8_fwd"  # int8 -> float32
+    # -- loss on int8 logits / outputs, dequantized inside the kernel
+    LOSS_SOFTMAX_XENT_INT8 = "loss_softmax_xent_int8"
+    LOSS_MSE_INT8 = "loss_mse_int8"
+    # -- float32 backward kernels that read an int8 forward buffer and dequantize it element by
+    # element (s * (q - zp), float32); act_bwd_int8 only compares q with the clamp bounds
+    ACT_BWD_INT8 = "act_bwd_int8"
+    CONV_2D_BWD_IN_INT8 = "conv_2d_bwd_in_int8"
+    CONV_2D_BWD_W_INT8 = "conv_2d_bwd_w_int8"
+    DEPTHWISE_CONV_2D_BWD_IN_INT8 = "depthwise_conv_2d_bwd_in_int8"
+    DEPTHWISE_CONV_2D_BWD_W_INT8 = "depthwise_conv_2d_bwd_w_int8"
+    FULLY_CONNECTED_BWD_IN_INT8 = "fully_connected_bwd_in_int8"
+    FULLY_CONNECTED_BWD_W_INT8 = "fully_connected_bwd_w_int8"
+    LOGISTIC_BWD_INT8 = "logistic_bwd_int8"
+    SOFTMAX_BWD_INT8 = "softmax_bwd_int8"
+    MAX_POOL_2D_BWD_INT8 = "max_pool_2d_bwd_int8"
+    # -- QAS updates of int8 weights / int32 biases from a gradient buffer (unfused form)
+    QAS_UPDATE_INT8 = "qas_update_int8"
+    QAS_UPDATE_INT32 = "qas_update_int32"
+    # -- fused: the parameter gradient computed chunk by chunk and applied at once (no gradient
+    # buffer); the default for int8
+    CONV_2D_BWD_W_QAS = "conv_2d_bwd_w_qas"
+    DEPTHWISE_CONV_2D_BWD_W_QAS = "depthwise_conv_2d_bwd_w_qas"
+    FULLY_CONNECTED_BWD_W_QAS = "fully_connected_bwd_w_qas"
+    BIAS_BWD_QAS = "bias_bwd_qas"
+
 
 class ValueKind(enum.Enum):
     INPUT = "input"  # the model input batch, given by the caller
@@ -91,11 +133,21 @@ class ValueKind(enum.Enum):
     PARAMETER = "parameter"  # trainable weight or bias (RAM)
     PARAM_GRAD = "param_grad"  # gradient of a parameter (only its trainable channels)
     OPT_STATE = "opt_state"  # optimizer state of a parameter (same shape as its gradient)
+    MASTER = "master"  # int8: float32 master copy of a parameter's trainable channels, integer units
+    RNG_STATE = "rng_state"  # int8 stochastic rounding: the xorshift32 state (one uint32)
 
 
 # buffers that hold their contents before a step starts
 _PROVIDED = frozenset(
-    {ValueKind.INPUT, ValueKind.LABEL, ValueKind.CONSTANT, ValueKind.PARAMETER, ValueKind.OPT_STATE}
+    {
+        ValueKind.INPUT,
+        ValueKind.LABEL,
+        ValueKind.CONSTANT,
+        ValueKind.PARAMETER,
+        ValueKind.OPT_STATE,
+        ValueKind.MASTER,
+        ValueKind.RNG_STATE,
+    }
 )
 
 
@@ -165,6 +217,7 @@ class TrainingGraph:
     optimizer: OptimizerSpec
     precision: Precision
     trainable_channels: Mapping[str, int] = field(default_factory=dict)  # parameter -> channels updated
+    int8: Int8Training | None = None  # how int8 parameters are updated (None for fp32 graphs)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "values", MappingProxyType(dict(self.values)))
@@ -201,7 +254,12 @@ class TrainingGraph:
         - with a resident gradient, every parameter-gradient node (all updates come after the whole
           backward pass; the update's own readers are then earlier anyway);
         - with a transient gradient, every backward node that reads the buffers it overwrites (its
-          layer's ``bwd_in``), an ordering edge: the update does not read that node's output.
+          layer's ``bwd_in``), an ordering edge: the update does not read that node's output. The
+          fused int8 updates (``*_bwd_w_qas``, ``bias_bwd_qas``) have no gradient buffer and take
+          these edges too;
+        - the previous update that overwrites one of the same buffers (the int8 graphs' shared
+          xorshift32 state): stochastic updates keep the graph's order, so every schedule draws
+          the same random numbers for the same elements.
 
         Forward readers need no edge: every forward node precedes the loss, which precedes every
         gradient."""
@@ -216,15 +274,28 @@ class TrainingGraph:
         for value in node.inputs:
             if value in producers:
                 add(producers[value])
-        if node.stage is Stage.UPDATE and self.values[node.inputs[1]].resident:
+        if node.stage is not Stage.UPDATE:
+            return tuple(names)
+        resident_grad = any(
+            self.values[v].kind is ValueKind.PARAM_GRAD and self.values[v].resident for v in node.inputs
+        )
+        written = set(node.in_place)
+        previous: str | None = None
+        for other in program:
+            if other.name == node.name:
+                break
+            if other.stage is Stage.UPDATE and written.intersection(other.in_place):
+                previous = other.name
+        if resident_grad:
             for other in program:
                 if other.output is not None and self.values[other.output].kind is ValueKind.PARAM_GRAD:
                     add(other.name)
-        elif node.stage is Stage.UPDATE:
-            written = set(node.in_place)
+        else:
             for other in program:
                 if other.stage is Stage.BACKWARD and written.intersection(other.inputs):
                     add(other.name)
+        if previous is not None:
+            add(previous)
         return tuple(names)
 
     def check_schedule(self, schedule: Sequence[str]) -> None:
@@ -292,7 +363,8 @@ class TrainingGraph:
         """A readable table of the training step: one line per node."""
         lines = [
             f"training graph {self.name!r}: batch {self.batch}, loss {self.loss_kind.value}, "
-            f"optimizer {self.optimizer.kind.value}, precision {self.precision.value}",
+            f"optimizer {self.optimizer.kind.value}, precision {self.precision.value}"
+            + (f" ({_int8_words(self.int8)})" if self.int8 is not None else ""),
             f"{'#':>4}  {'stage':<8} {'node':<36} {'kernel':<26} {'MACs':>12} {'out B':>9} {'work B':>7}",
         ]
         for node in self.nodes:
@@ -303,3 +375,10 @@ class TrainingGraph:
         total = sum(node.macs for node in self.nodes)
         lines.append(f"total MACs {total:,}; resident bytes {self.resident_bytes:,}")
         return "\n".join(lines)
+
+
+def _int8_words(options: Int8Training) -> str:
+    words = ["qas" if options.qas else "noqas", options.rounding.value]
+    words += ["master"] if options.master else []
+    words += ["fused" if options.fused else "unfused"]
+    return ", ".join(words)

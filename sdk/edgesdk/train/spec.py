@@ -54,6 +54,84 @@ class Precision(enum.Enum):
         return _parse_enum(cls, text, "precision")
 
 
+class Rounding(enum.Enum):
+    """How a QAS step (a float number of integer units) becomes an integer step."""
+
+    NEAREST = "nearest"  # roundf: nearest, ties away from zero
+    STOCHASTIC = "stochastic"  # floorf(d + u), u uniform in [0, 1) from the graph's xorshift32 stream
+
+
+DEFAULT_SEED = 0x2545F491  # the xorshift32 state stochastic rounding starts from (any nonzero uint32)
+
+
+@dataclass(frozen=True)
+class Int8Training:
+    """How an ``int8`` training graph updates its int8 weights and int32 biases.
+
+    - ``qas``: quantization-aware scaling (MCUNetV3): the float32 gradient is divided by the
+      parameter's scale twice, so the integer step is ``lr * grad / s``, the float SGD step in integer
+      units; without it the step is ``lr * grad * s`` (for comparison: it barely moves anything);
+    - ``rounding``: nearest or stochastic (one xorshift32 draw per updated element, in graph order);
+    - ``master``: keep a float32 copy of the trainable channels in integer units; the step is
+      subtracted from it and the integer parameter is ``roundf`` of it (fractions are not lost);
+    - ``fused``: compute each weight (and bias) gradient chunk by chunk inside the update node, so no
+      gradient buffer exists (the default); ``False`` keeps ``bwd_w``/``bwd_b`` nodes and separate
+      ``qas_update_*`` nodes;
+    - ``seed``: the nonzero xorshift32 state stochastic rounding starts from.
+
+    CLI spelling (``parse``): comma-separated words ``qas``/``noqas``, ``nearest``/``stochastic``,
+    ``master``, ``fused``/``unfused``, ``seed=N``; e.g. ``"stochastic,unfused"``.
+    """
+
+    qas: bool = True
+    rounding: Rounding = Rounding.NEAREST
+    master: bool = False
+    fused: bool = True
+    seed: int = DEFAULT_SEED
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rounding", _parse_enum(Rounding, self.rounding, "rounding"))
+        if not 0 < int(self.seed) < 2**32:
+            raise TrainingError(f"the stochastic rounding seed must be in [1, 2^32 - 1], got {self.seed}")
+        if self.master and self.rounding is Rounding.STOCHASTIC:
+            raise TrainingError(
+                "stochastic rounding has no use with a float32 master copy (the master keeps the "
+                "fractions); choose master or stochastic, not both"
+            )
+
+    @classmethod
+    def parse(cls, text: str | Int8Training | None) -> Int8Training:
+        if text is None:
+            return cls()
+        if isinstance(text, Int8Training):
+            return text
+        options: dict[str, object] = {}
+        words = {
+            "qas": ("qas", True),
+            "noqas": ("qas", False),
+            "nearest": ("rounding", Rounding.NEAREST),
+            "stochastic": ("rounding", Rounding.STOCHASTIC),
+            "master": ("master", True),
+            "fused": ("fused", True),
+            "unfused": ("fused", False),
+        }
+        for item in filter(None, (part.strip().lower() for part in text.split(","))):
+            if item.startswith("seed="):
+                try:
+                    options["seed"] = int(item[5:], 0)
+                except ValueError:
+                    raise TrainingError(f"int8 option {item!r} needs an integer seed") from None
+            elif item in words:
+                key, value = words[item]
+                options[key] = value
+            else:
+                raise TrainingError(
+                    f"int8 training option {item!r} is not understood; use comma-separated words "
+                    f"from {', '.join(words)} and seed=N"
+                )
+        return cls(**options)  # type: ignore[arg-type]
+
+
 class LossKind(enum.Enum):
     SOFTMAX_XENT = "softmax_xent"
     MSE = "mse"
