@@ -88,10 +88,14 @@ def test_depthwise_backward_bits(kernels, case, m) -> None:  # type: ignore[no-u
     dz, wt, x = wide(rng, a["y_shape"]), wide(rng, a["w_shape"]), wide(rng, a["x_shape"])
     top, _, left, _ = a["pad"]
     p = DepthwiseParams(*a["stride"], *a["dilation"], top, left, m, 0)
-    same_bits(ordered.depthwise_conv_2d_bwd_in(a, dz, wt), kernels.depthwise_bwd_in(p, dz, wt, a["x_shape"]),
-              "bwd_in")
-    same_bits(ordered.depthwise_conv_2d_bwd_w(a, dz, x), kernels.depthwise_bwd_w(p, dz, x, a["w_shape"]),
-              "bwd_w")
+    same_bits(
+        ordered.depthwise_conv_2d_bwd_in(a, dz, wt),
+        kernels.depthwise_bwd_in(p, dz, wt, a["x_shape"]),
+        "bwd_in",
+    )
+    same_bits(
+        ordered.depthwise_conv_2d_bwd_w(a, dz, x), kernels.depthwise_bwd_w(p, dz, x, a["w_shape"]), "bwd_w"
+    )
     k_ch = max(1, c * m - 1)
     c_dw = kernels.depthwise_bwd_w(p, dz, x, (1, k, k, k_ch))
     same_bits(ordered.depthwise_conv_2d_bwd_w(dict(a, channels=k_ch), dz, x), c_dw, "sparse bwd_w")
@@ -122,8 +126,13 @@ def test_pool_backward_bits(kernels, n, h, w, c, f, stride, padding) -> None:  #
     pad = ir.Padding.SAME if padding == "same" else ir.Padding.VALID
     oh, top, bottom = window(h, f, stride, 1, pad)
     ow, left, right = window(w, f, stride, 1, pad)
-    a = {"x_shape": (n, h, w, c), "y_shape": (n, oh, ow, c), "filter": (f, f), "stride": (stride, stride),
-         "pad": (top, bottom, left, right)}
+    a = {
+        "x_shape": (n, h, w, c),
+        "y_shape": (n, oh, ow, c),
+        "filter": (f, f),
+        "stride": (stride, stride),
+        "pad": (top, bottom, left, right),
+    }
     p = PoolParams(f, f, stride, stride, top, left, 0)
     dz = wide(rng, a["y_shape"])
     same_bits(fp.average_pool_2d_bwd(a, dz), kernels.avg_pool_bwd(p, dz, a["x_shape"]), "avg pool bwd")

@@ -72,7 +72,7 @@ class ReferenceTrainer:
                 self.state[value.name] = compact.astype(np.float32).reshape(value.shape)
             elif value.kind is ValueKind.RNG_STATE:
                 assert training_graph.int8 is not None
-                self.state[value.name] = np.array([training_graph.int8.seed], dtype=np.uint32)
+                self.state[value.name] = np.array([training_graph.int8.rng_start], dtype=np.uint32)
 
     # ------------------------------------------------------------ public API
     @property

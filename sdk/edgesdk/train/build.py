@@ -138,7 +138,7 @@ class _Builder:
         self._check_shared_parameters()
         forward = self._forward()
         loss, logits, trailing = self._loss(forward)
-        training_forward = [p for p in forward if p is not trailing]
+        training_forward = [p for p in forward if all(p is not t for t in trailing)]
         backward = self._backward(training_forward, logits, loss)
         step = self._prune(training_forward + [loss] + backward, roots=lambda p: p.stage is Stage.UPDATE)
         if not any(p.stage is Stage.UPDATE for p in step):
@@ -276,16 +276,26 @@ class _Builder:
         return protos
 
     # ------------------------------------------------------------ 2. loss
-    def _loss(self, forward: list[_Proto]) -> tuple[_Proto, str, _Proto | None]:
+    def _loss(self, forward: list[_Proto]) -> tuple[_Proto, str, list[_Proto]]:
         output = self.tensor_value[self.graph.outputs[0]]
-        producer = next((p for p in forward if p.output == output), None)
-        logits, trailing, beta = output, None, 1.0
+        producers = {p.output: p for p in forward}
+        producer = producers.get(output)
+        logits, trailing, beta = output, [], 1.0
+        # int8: a trailing softmax may be followed by (de/re)quantization nodes; skip those too
+        walked: list[_Proto] = []
+        while producer is not None and producer.compute in (
+            Compute.DEQUANTIZE_INT8_FWD,
+            Compute.REQUANTIZE_INT8_FWD,
+        ):
+            walked.append(producer)
+            producer = producers.get(producer.inputs[0])
         if (
             self.loss_kind is LossKind.SOFTMAX_XENT
             and producer is not None
             and producer.compute in (Compute.SOFTMAX_FWD, Compute.SOFTMAX_INT8_FWD)
         ):
-            logits, trailing, beta = producer.inputs[0], producer, float(producer.attrs["beta"])
+            logits, trailing = producer.inputs[0], [*walked, producer]
+            beta = float(producer.attrs["beta"])
         shape = self.values[logits].shape
         dlogits = self._add(Value("loss.dlogits", ValueKind.GRADIENT, shape, F32, False))
         self._add(Value("loss", ValueKind.LOSS, (), F32, True))

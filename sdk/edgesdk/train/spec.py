@@ -77,7 +77,7 @@ class Int8Training:
     - ``fused``: compute each weight (and bias) gradient chunk by chunk inside the update node, so no
       gradient buffer exists (the default); ``False`` keeps ``bwd_w``/``bwd_b`` nodes and separate
       ``qas_update_*`` nodes;
-    - ``seed``: the nonzero xorshift32 state stochastic rounding starts from.
+    - ``seed``: where stochastic rounding's xorshift32 stream starts (:attr:`rng_start`).
 
     CLI spelling (``parse``): comma-separated words ``qas``/``noqas``, ``nearest``/``stochastic``,
     ``master``, ``fused``/``unfused``, ``seed=N``; e.g. ``"stochastic,unfused"``.
@@ -98,6 +98,18 @@ class Int8Training:
                 "stochastic rounding has no use with a float32 master copy (the master keeps the "
                 "fractions); choose master or stochastic, not both"
             )
+
+    @property
+    def rng_start(self) -> int:
+        """The xorshift32 state a training run starts from: the seed scrambled (MurmurHash3's
+        32-bit finalizer), so that small seeds do not start with a run of small draws."""
+        h = int(self.seed) & 0xFFFFFFFF
+        h ^= h >> 16
+        h = (h * 0x85EBCA6B) & 0xFFFFFFFF
+        h ^= h >> 13
+        h = (h * 0xC2B2AE35) & 0xFFFFFFFF
+        h ^= h >> 16
+        return h or DEFAULT_SEED
 
     @classmethod
     def parse(cls, text: str | Int8Training | None) -> Int8Training:

@@ -1,0 +1,210 @@
+"""Structure of int8 training graphs: kernels, attrs, fused updates, costs, planner view, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from edgesdk import ir
+from edgesdk.errors import TrainingError, UnsupportedOpError
+from edgesdk.frontend import load_model
+from edgesdk.quant import prepare_op
+from edgesdk.quant.qas import QasSpan
+from edgesdk.train import (
+    Compute,
+    Int8Training,
+    Rounding,
+    Stage,
+    TrainableSpec,
+    ValueKind,
+    build_training_graph,
+)
+from graph_maker import small_cnn
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def cnn() -> ir.Graph:
+    return load_model(FIXTURES / "small_cnn_int8.tflite")
+
+
+@pytest.fixture(scope="module")
+def float_io() -> ir.Graph:
+    return load_model(FIXTURES / "small_cnn_float_io.tflite")
+
+
+def test_forward_nodes_call_int8_kernels_with_prepared_constants(cnn) -> None:  # type: ignore[no-untyped-def]
+    tg = build_training_graph(cnn, precision="int8")
+    forward = tg.nodes_by_stage(Stage.FORWARD)
+    assert [n.compute for n in forward] == [
+        Compute.CONV_2D_INT8_FWD,
+        Compute.DEPTHWISE_CONV_2D_INT8_FWD,
+        Compute.CONV_2D_INT8_FWD,
+        Compute.ADD_INT8_FWD,
+        Compute.CONV_2D_INT8_FWD,
+        Compute.MEAN_INT8_FWD,
+        Compute.FULLY_CONNECTED_INT8_FWD,
+    ]
+    for node in forward:
+        assert node.attrs["params"] == prepare_op(cnn, cnn.ops[node.op])
+        assert tg.values[node.output].dtype is ir.DType.INT8
+        assert node.output_bytes == tg.values[node.output].size  # one byte per element
+    assert tg.inference_nodes[-1].compute is Compute.SOFTMAX_INT8_FWD  # the trailing softmax: inference only
+    loss = tg.node("loss")
+    assert loss.compute is Compute.LOSS_SOFTMAX_XENT_INT8 and loss.inputs[0] == "fully_connected_6.y"
+    q = cnn.tensor(cnn.ops[6].outputs[0]).quant
+    assert (
+        loss.attrs["scale"] == float(np.float32(q.scale[0])) and loss.attrs["zero_point"] == q.zero_point[0]
+    )
+
+
+def test_backward_kernels_read_int8_with_their_quantization(cnn) -> None:  # type: ignore[no-untyped-def]
+    tg = build_training_graph(cnn, precision="int8", int8_training="unfused")
+    act = tg.node("conv_2d_4.act_bwd")
+    params = prepare_op(cnn, cnn.ops[4])
+    assert act.compute is Compute.ACT_BWD_INT8
+    assert (act.attrs["act_min"], act.attrs["act_max"]) == (params.act_min, params.act_max)
+    bwd_in = tg.node("conv_2d_4.bwd_in")
+    w = cnn.tensor(cnn.ops[4].inputs[1])
+    assert bwd_in.compute is Compute.CONV_2D_BWD_IN_INT8
+    assert bwd_in.attrs["w_scale"] == tuple(float(np.float32(s)) for s in w.quant.scale)  # type: ignore[union-attr]
+    assert bwd_in.attrs["w_zero_point"] == 0
+    bwd_w = tg.node("conv_2d_4.bwd_w")
+    x = cnn.tensor(cnn.ops[4].inputs[0])
+    assert bwd_w.compute is Compute.CONV_2D_BWD_W_INT8
+    assert bwd_w.attrs["x_scale"] == float(np.float32(x.quant.scale[0]))  # type: ignore[union-attr]
+    assert bwd_w.attrs["x_zero_point"] == int(x.quant.zero_point[0])  # type: ignore[union-attr]
+    assert tg.node("conv_2d_4.bwd_b").compute is Compute.CONV_2D_BWD_B  # reads dz only
+    assert "params" not in bwd_w.attrs and "activation" not in bwd_w.attrs
+    update = tg.node("conv_2d_4.update_w")
+    assert update.compute is Compute.QAS_UPDATE_INT8 and update.inputs == ("conv_2d_4.w", "conv_2d_4.dw")
+    assert tg.node("conv_2d_4.update_b").compute is Compute.QAS_UPDATE_INT32
+
+
+def test_fused_updates_keep_no_gradient_buffer(cnn) -> None:  # type: ignore[no-untyped-def]
+    tg = build_training_graph(cnn, precision="int8")
+    assert not [v for v in tg.values.values() if v.kind is ValueKind.PARAM_GRAD]
+    names = [n.name for n in tg.nodes]
+    fused = tg.node("conv_2d_4.bwd_w_qas")
+    assert fused.stage is Stage.UPDATE and fused.compute is Compute.CONV_2D_BWD_W_QAS
+    assert fused.inputs == ("conv_2d_4.w", "conv_2d_4.dz", "add_3.y") and fused.in_place == ("conv_2d_4.w",)
+    assert names.index("conv_2d_4.bwd_w_qas") == names.index("conv_2d_4.bwd_in") + 1  # right after bwd_in
+    assert "conv_2d_4.bwd_in" in tg.deps(fused)  # bwd_in reads the old weights
+    span = fused.attrs["span"]
+    assert span == QasSpan(rows=1, cols=16 * 72, param_stride=16 * 72, grad_stride=16 * 72, per_channel=72)
+    assert fused.workspace_bytes == 4 * 8  # one (oc, kh, kw) row of IC = 8 float gradients
+    unfused = build_training_graph(cnn, precision="int8", int8_training="unfused")
+    gradient = unfused.node("conv_2d_4.bwd_w").macs
+    assert fused.macs == gradient + 16 * 72  # the gradient plus one operation per updated weight
+    depthwise = tg.node("depthwise_conv_2d_1.bwd_w_qas")
+    assert depthwise.compute is Compute.DEPTHWISE_CONV_2D_BWD_W_QAS and depthwise.workspace_bytes == 4 * 8
+    assert depthwise.attrs["span"] == QasSpan(rows=9, cols=8, param_stride=8, grad_stride=8, per_channel=1)
+    bias = tg.node("conv_2d_4.bwd_b_qas")
+    assert bias.compute is Compute.BIAS_BWD_QAS and bias.inputs == ("conv_2d_4.b", "conv_2d_4.dz")
+    assert bias.attrs["span"] == QasSpan(rows=1, cols=16, param_stride=16, grad_stride=16, per_channel=1)
+    fc = tg.node("fully_connected_6.bwd_w_qas")
+    assert fc.workspace_bytes == 4 * 16  # one output row of IN = 16
+    assert sum(n.workspace_bytes for n in unfused.nodes) == 0
+
+
+def test_qas_factors_and_options_in_attrs(cnn) -> None:  # type: ignore[no-untyped-def]
+    spec = TrainableSpec.sparse({"conv_2d_4": (0.25, True)})
+    tg = build_training_graph(cnn, trainable=spec, optimizer="sgd:lr=0.02", precision="int8")
+    node = tg.node("conv_2d_4.bwd_w_qas")
+    op = cnn.ops[4]
+    s_w = np.float32(cnn.tensor(op.inputs[1]).quant.scale).astype(np.float64)  # type: ignore[union-attr]
+    s_x = float(np.float32(cnn.tensor(op.inputs[0]).quant.scale[0]))  # type: ignore[union-attr]
+    assert node.attrs["factor"] == tuple((1.0 / s_w[:4]).astype(np.float32).tolist())
+    bias = tg.node("conv_2d_4.bwd_b_qas")
+    assert bias.attrs["factor"] == tuple((1.0 / (s_w * s_x)).astype(np.float32).tolist())
+    assert node.attrs["channels"] == 4 and node.attrs["span"].cols == 4 * 72
+    assert node.attrs["lr"] == 0.02 and node.attrs["qas"] and node.attrs["rounding"] is Rounding.NEAREST
+    noqas = build_training_graph(cnn, trainable=spec, precision="int8", int8_training="noqas")
+    assert noqas.node("conv_2d_4.bwd_w_qas").attrs["factor"] == tuple(s_w[:4].astype(np.float32).tolist())
+
+
+def test_master_copy_and_rng_state_values(cnn) -> None:  # type: ignore[no-untyped-def]
+    spec = TrainableSpec.sparse({"conv_2d_4": (0.25, True), "depthwise_conv_2d_1": (0.5, False)})
+    tg = build_training_graph(cnn, trainable=spec, precision="int8", int8_training="master")
+    master = tg.values["conv_2d_4.w.master"]
+    assert master.kind is ValueKind.MASTER and master.resident and master.shape == (4, 3, 3, 8)
+    assert tg.values["depthwise_conv_2d_1.w.master"].shape == (1, 3, 3, 4)
+    assert tg.node("conv_2d_4.bwd_w_qas").in_place == ("conv_2d_4.w", "conv_2d_4.w.master")
+    params = 16 * 72 + 16 * 4 + 9 * 8  # int8 weights and int32 bias whole
+    masters = 4 * (4 * 72 + 16 + 9 * 4)
+    inputs = 32 * 32 * 3 + 4 + 4  # int8 image, label, loss
+    assert tg.resident_bytes == params + masters + inputs
+    stochastic = build_training_graph(cnn, trainable=spec, precision="int8", int8_training="stochastic")
+    assert stochastic.values["rng"].kind is ValueKind.RNG_STATE and stochastic.values["rng"].nbytes == 4
+    updates = stochastic.nodes_by_stage(Stage.UPDATE)
+    assert all(n.in_place[-1] == "rng" for n in updates)
+    for earlier, later in zip(updates, updates[1:], strict=False):  # the draws keep the graph's order
+        assert earlier.name in stochastic.deps(later)
+
+
+def test_float_io_model_gets_quantize_and_dequantize_nodes(float_io) -> None:  # type: ignore[no-untyped-def]
+    tg = build_training_graph(float_io, precision="int8")
+    assert tg.values["input"].dtype is ir.DType.FLOAT32
+    first = tg.nodes[0]
+    assert first.compute is Compute.QUANTIZE_INT8_FWD and first.inputs == ("input",)
+    # softmax_xent: the trailing SOFTMAX and DEQUANTIZE run in inference only
+    assert [n.compute for n in tg.inference_nodes[-2:]] == [
+        Compute.SOFTMAX_INT8_FWD,
+        Compute.DEQUANTIZE_INT8_FWD,
+    ]
+    assert tg.node("loss").inputs[0] == "fully_connected_7.y"
+    assert tg.values[tg.outputs[0]].dtype is ir.DType.FLOAT32
+    mse = build_training_graph(float_io, precision="int8", loss="mse")
+    assert mse.node("loss").compute is Compute.LOSS_MSE and mse.node("loss").inputs[0] == "dequantize_9.y"
+    assert mse.node("softmax_8.bwd").compute is Compute.SOFTMAX_BWD_INT8
+    fp32 = build_training_graph(float_io)  # fp32: QUANTIZE / DEQUANTIZE stay folded aliases
+    assert not {Compute.QUANTIZE_INT8_FWD, Compute.DEQUANTIZE_INT8_FWD} & {
+        n.compute for n in fp32.inference_nodes
+    }
+
+
+def test_planner_view_of_an_int8_graph(cnn) -> None:  # type: ignore[no-untyped-def]
+    tg = build_training_graph(cnn, precision="int8", batch=2)
+    plan = tg.to_planner_dict()
+    by_name = {n["name"]: n for n in plan["nodes"]}
+    assert by_name["conv_2d_0.fwd"]["output_bytes"] == 2 * 16 * 16 * 8
+    assert by_name["conv_2d_0.act_bwd"]["output_bytes"] == 4 * 2 * 16 * 16 * 8  # gradients stay float32
+    assert (
+        by_name["conv_2d_4.bwd_w_qas"]["kind"] == "update"
+        and by_name["conv_2d_4.bwd_w_qas"]["output_bytes"] == 0
+    )
+    assert by_name["conv_2d_4.bwd_w_qas"]["workspace_bytes"] == 32
+    assert plan["resident_bytes"] == tg.resident_bytes
+    tg.check_schedule([n.name for n in tg.nodes])
+    fp32 = build_training_graph(cnn, batch=2).to_planner_dict()
+    fwd = {n["name"]: n for n in fp32["nodes"]}
+    assert by_name["conv_2d_4.fwd"]["macs"] == fwd["conv_2d_4.fwd"]["macs"]
+    assert fwd["conv_2d_0.fwd"]["output_bytes"] == 4 * by_name["conv_2d_0.fwd"]["output_bytes"]
+    assert "precision int8 (qas, nearest, fused)" in tg.summary()
+
+
+def test_int8_options_parse_and_refuse() -> None:
+    assert Int8Training.parse("stochastic, unfused, noqas, seed=0x10") == Int8Training(
+        qas=False, rounding=Rounding.STOCHASTIC, master=False, fused=False, seed=16
+    )
+    assert Int8Training.parse(None) == Int8Training()
+    starts = {Int8Training(seed=s).rng_start for s in range(1, 200)}
+    assert len(starts) == 199 and 0 not in starts
+    with pytest.raises(TrainingError, match="master or stochastic"):
+        Int8Training.parse("master,stochastic")
+    with pytest.raises(TrainingError, match="not understood"):
+        Int8Training.parse("fast")
+    with pytest.raises(TrainingError, match="seed"):
+        Int8Training.parse("seed=0")
+
+
+def test_int8_training_errors(cnn) -> None:  # type: ignore[no-untyped-def]
+    for optimizer in ("adam", "momentum", "sgd:weight_decay=0.01"):
+        with pytest.raises(TrainingError, match="sgd without weight_decay, or precision fp32"):
+            build_training_graph(cnn, precision="int8", optimizer=optimizer)
+    with pytest.raises(TrainingError, match="precision int8 only"):
+        build_training_graph(cnn, int8_training="stochastic")
+    with pytest.raises(UnsupportedOpError, match="LOGISTIC"):  # nominal quantization the int8 kernels refuse
+        build_training_graph(small_cnn(), precision="int8", loss="mse")
