@@ -45,3 +45,8 @@ class DataError(EdgeSdkError):
 
 class ProjectError(EdgeSdkError):
     """A generated project directory cannot be written or read (not made by edgesdk, incomplete)."""
+
+
+class ExportError(EdgeSdkError):
+    """Trained parameters cannot be written back into the model (unknown names, wrong shapes, a
+    parameter image that does not belong to the model)."""
