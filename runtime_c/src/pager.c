@@ -27,14 +27,16 @@ static uint32_t wrap(uint32_t offset, uint32_t delta, uint32_t size)
 static es_status fail(es_pager *pager, es_status status, es_pager_error error)
 {
     pager->error = error;
+    pager->device_status = ES_SWAP_OK;
     return status;
 }
 
 static es_status device_failed(es_pager *pager, int32_t device_status, uint32_t where)
 {
+    fail(pager, ES_ERR_IO, ES_PAGER_E_DEVICE);
     pager->device_status = device_status;
     pager->error_offset = where;
-    return fail(pager, ES_ERR_IO, ES_PAGER_E_DEVICE);
+    return ES_ERR_IO;
 }
 
 /* CRC-32 (IEEE 802.3, reflected 0xEDB88320), four bits at a time: a 64-byte table. */
@@ -83,10 +85,13 @@ static es_status verify(es_pager *pager, uint32_t offset, const uint8_t *src, ui
     uint8_t back[ES_PAGER_VERIFY_CHUNK];
     while (len > 0u) {
         uint32_t run = len < ES_PAGER_VERIFY_CHUNK ? len : ES_PAGER_VERIFY_CHUNK;
+        uint32_t i;
         ES_TRY(device_read(pager, offset, back, run));
-        if (memcmp(back, src, run) != 0) {
-            pager->error_offset = offset;
-            return fail(pager, ES_ERR_IO, ES_PAGER_E_VERIFY);
+        for (i = 0u; i < run; ++i) {
+            if (back[i] != src[i]) {
+                pager->error_offset = wrap(offset, i, pager->config.device->size_bytes);
+                return fail(pager, ES_ERR_IO, ES_PAGER_E_VERIFY);
+            }
         }
         src += run;
         len -= run;
@@ -155,7 +160,7 @@ static es_status relocate(es_pager *pager, es_pager_slot *slot)
         }
         done += run;
     }
-    consume(pager, size);
+    consume(pager, done); /* on a failure: up to the end of the chunk that failed */
     if (status != ES_OK) {
         return status; /* the old copy is untouched and stays the slot's copy */
     }
@@ -208,10 +213,18 @@ static es_status clean_frontier(es_pager *pager)
     return ES_OK;
 }
 
+/* Clean until `need` bytes are erased ahead of head. A valid region never needs a whole sweep;
+ * the limit turns a reserve spoiled by failures into ES_PAGER_E_NO_ROOM instead of a loop
+ * that relocates the same copies round and round. */
 static es_status make_room(es_pager *pager, uint32_t need)
 {
+    uint32_t cleaned = 0u;
     while (pager->free_bytes < need) {
+        if (cleaned == pager->sectors) {
+            return fail(pager, ES_ERR_IO, ES_PAGER_E_NO_ROOM);
+        }
         ES_TRY(clean_frontier(pager));
+        cleaned += 1u;
     }
     return ES_OK;
 }

@@ -42,10 +42,10 @@
  * FAILURES. Device errors return ES_ERR_IO with error = ES_PAGER_E_DEVICE, the device's status
  * in device_status and the byte offset in error_offset. A failed page-out leaves its slot empty
  * (the caller still has the data in RAM: page out again); a failure while relocating keeps the
- * old copy. Other slots' copies are never touched by a failure. Space used by a failed program
- * is not reused until its sector is erased; after failures the reserve may be short and a
- * page-out may return ES_ERR_IO with ES_PAGER_E_NO_ROOM until the copy blocking the frontier is
- * paged out again or dropped (or es_pager_init starts over).
+ * old copy. Other slots' copies are never touched by a failure. Space touched by a failed
+ * program is not programmed again before its sector is erased; a failed relocation can leave
+ * the reserve short, and then page-outs return ES_ERR_IO with ES_PAGER_E_NO_ROOM until the copy
+ * blocking the frontier is paged out again or dropped, or es_pager_init starts over.
  *
  * Every call is deterministic: the same sequence of calls gives the same device operations on
  * every target. No heap, no globals; all state is caller-owned.
