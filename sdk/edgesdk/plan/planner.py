@@ -1,0 +1,320 @@
+"""The planner's front door: a graph, a board and a budget in; a checked :class:`Schedule` out.
+
+:func:`plan` runs, within one time limit:
+
+1. heuristic incumbents (keep-all when it fits, the greedy evictor), priced by the cost model;
+2. the MILP on a coarse stage grid (two nodes per stage where that keeps a stage's own footprint
+   within budget): a small model whose plans are also plans of the fine grid;
+3. the MILP on the fine grid (one node per stage) with the best plan so far as a cutoff, so
+   branch and bound prunes everything that cannot beat it. Its dual bound is the reported bound.
+
+The best plan is lowered to instructions, given arena offsets and replayed by the simulator, which
+must agree with the cost model. An impossible budget raises :class:`PlanError` naming the smallest
+budget that works (:func:`minimal_budget`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+from edgesdk.boards import Board
+from edgesdk.errors import PlanError
+from edgesdk.plan.arena import place
+from edgesdk.plan.baselines import chen_sqrt, greedy, keep_all
+from edgesdk.plan.cost import CostModel, build_cost_model
+from edgesdk.plan.graph import PlanGraph
+from edgesdk.plan.lower import lower, slot_capacities
+from edgesdk.plan.milp import MilpResult, MilpSettings, solve_milp
+from edgesdk.plan.schedule import Figures, Schedule
+from edgesdk.plan.simulate import simulate
+from edgesdk.plan.stageplan import StagePlan, check_plan, evaluate, tidy
+from edgesdk.plan.stages import Stages, build_stages, coarse_starts
+
+COARSE_MIN_NODES = 40  # smaller graphs go straight to the fine grid
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    budget_bytes: int
+    objective: str = "energy"  # or "time"
+    runtime_budget_s: float | None = None  # a step may take at most this long (paging included)
+    max_erases_per_step: float | None = None  # wear cap, all tiers together
+    time_limit_s: float = 60.0
+    mip_gap: float = 0.01
+    allow_remat: bool = True
+    allow_paging: bool = True
+    coarsen: bool = True  # solve a two-nodes-per-stage model first (its plan is a warm cutoff)
+    heuristics: bool = True  # keep-all / greedy incumbents as cutoffs and fallbacks
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    schedule: Schedule
+    method: str  # which plan won: "milp", "milp-coarse", "greedy", "keep-all"
+    status: str  # the fine MILP's status
+    objective: float  # the schedule's cost (J or s)
+    bound: float | None  # proven lower bound on any plan's cost on the fine grid
+    gap: float | None
+    solve_s: float  # wall time of the whole planning
+    milp: MilpResult | None  # the fine MILP's report (sizes, status)
+    plan: StagePlan
+
+
+def plan(graph: PlanGraph, board: Board, options: PlanOptions) -> PlanResult:
+    start = time.perf_counter()
+    cost = build_cost_model(board, graph, options.objective)
+    _check_budget(graph, board, cost, options)
+    fine = build_stages(graph)
+    candidates: list[tuple[float, str, StagePlan]] = []
+
+    def offer(method: str, candidate: StagePlan | None) -> None:
+        if candidate is None:
+            return
+        candidate = tidy(graph, candidate)
+        if feasible(graph, cost, candidate, options):
+            candidates.append((evaluate(graph, cost, candidate).cost, method, candidate))
+
+    if options.heuristics:
+        if options.allow_remat or not options.allow_paging:
+            offer("keep-all", keep_all(graph, fine))
+        offer(
+            "greedy",
+            greedy(
+                graph,
+                cost,
+                fine,
+                options.budget_bytes,
+                options.allow_remat,
+                options.allow_paging,
+                options.runtime_budget_s,
+            ),
+        )
+    settings = MilpSettings(
+        budget_bytes=options.budget_bytes,
+        runtime_budget_s=options.runtime_budget_s,
+        max_erases_per_step=options.max_erases_per_step,
+        allow_remat=options.allow_remat,
+        allow_paging=options.allow_paging,
+        mip_gap=options.mip_gap,
+    )
+    if options.coarsen and graph.size >= COARSE_MIN_NODES:
+        coarse = build_stages(graph, coarse_starts(graph, 2, options.budget_bytes - cost.resident_bytes))
+        if coarse.count < fine.count:
+            limit = 0.3 * _remaining(start, options.time_limit_s)
+            result = solve_milp(
+                graph, cost, coarse, replace(settings, time_limit_s=limit, upper_bound=_best(candidates))
+            )
+            if result.plan is not None:
+                offer("milp-coarse", _refine(graph, result.plan, fine))
+    incumbent = _best(candidates)
+    limit = _remaining(start, options.time_limit_s)
+    fine_result = solve_milp(graph, cost, fine, replace(settings, time_limit_s=limit, upper_bound=incumbent))
+    if fine_result.plan is not None:
+        offer("milp", fine_result.plan)
+    if not candidates:
+        if fine_result.status in ("infeasible", "no_better_than_bound"):
+            smallest = minimal_budget(graph, board, options)
+            raise PlanError(_too_small(graph, options, smallest))
+        raise PlanError(
+            f"no plan found within {options.time_limit_s:g} s for a budget of {_kb(options.budget_bytes)}; "
+            "allow more time (--time-limit) or a larger budget"
+        )
+    best_cost, method, best = min(candidates, key=lambda c: c[0])
+    bound = fine_result.bound
+    if fine_result.status == "no_better_than_bound":
+        bound = best_cost  # nothing beats the incumbent: it is optimal
+    if bound is None and fine_result.status == "infeasible":
+        bound = best_cost
+    gap = None if bound is None else max(0.0, (best_cost - bound) / best_cost)
+    schedule = build_schedule(graph, board, cost, best, options)
+    return PlanResult(
+        schedule=schedule,
+        method=method,
+        status=fine_result.status,
+        objective=best_cost,
+        bound=bound,
+        gap=gap,
+        solve_s=time.perf_counter() - start,
+        milp=fine_result,
+        plan=best,
+    )
+
+
+def feasible(graph: PlanGraph, cost: CostModel, candidate: StagePlan, options: PlanOptions) -> bool:
+    """Does a plan meet every budget of ``options`` (by the planner's own accounting)?"""
+    check_plan(graph, candidate, len(cost.tiers))
+    figures = evaluate(graph, cost, candidate)
+    if figures.planned_peak > options.budget_bytes:
+        return False
+    if options.runtime_budget_s is not None and figures.time_s > options.runtime_budget_s * (1 + 1e-9):
+        return False
+    if (
+        options.max_erases_per_step is not None
+        and sum(figures.erases_per_step) > options.max_erases_per_step + 1e-9
+    ):
+        return False
+    if not options.allow_remat and figures.recompute_count:
+        return False
+    if not options.allow_paging and any(figures.paged_out_bytes):
+        return False
+    return all(out <= t.capacity_bytes for out, t in zip(figures.paged_out_bytes, cost.tiers, strict=True))
+
+
+def build_schedule(
+    graph: PlanGraph, board: Board, cost: CostModel, chosen: StagePlan, options: PlanOptions
+) -> Schedule:
+    """Lower, place and simulate; the simulator must confirm the cost model's figures."""
+    figures = evaluate(graph, cost, chosen)
+    instructions, arena = place(lower(graph, cost, chosen))
+    sim = simulate(graph, board, instructions, budget_bytes=options.budget_bytes)
+    modelled = figures.cost
+    if abs(sim.cost(options.objective) - modelled) > 1e-9 + 1e-6 * abs(modelled):
+        raise AssertionError(f"simulator cost {sim.cost(options.objective)} != cost model {modelled}")
+    names = [t.name for t in board.storage]
+    lifetimes = {}
+    for tier in cost.tiers:
+        lifetimes[tier.name] = tier.lifetime_steps(sim.erases_per_step[tier.name])
+    return Schedule(
+        graph=graph.name,
+        board=board.name,
+        objective=options.objective,
+        budget_bytes=options.budget_bytes,
+        resident_bytes=cost.resident_bytes,
+        instructions=tuple(instructions),
+        slots=slot_capacities(instructions),
+        figures=Figures(
+            peak_ram_bytes=sim.peak_ram_bytes,
+            arena_bytes=arena,
+            planned_peak_bytes=figures.planned_peak,
+            time_s=sim.time_s,
+            energy_j=sim.energy_j,
+            compute_time_s=sim.compute_time_s,
+            paging_time_s=sim.paging_time_s,
+            recomputations=sim.recomputations,
+            paged_out_bytes={n: sim.paged_out_bytes[n] for n in names},
+            paged_in_bytes={n: sim.paged_in_bytes[n] for n in names},
+            erases_per_step={n: sim.erases_per_step[n] for n in names},
+            lifetime_steps=lifetimes,
+        ),
+    )
+
+
+def minimal_budget(graph: PlanGraph, board: Board, options: PlanOptions, probe_s: float = 10.0) -> int | None:
+    """The smallest RAM budget (bytes, to 1 KB) with a plan meeting the other limits of ``options``.
+
+    Binary search between the floor (resident state + the largest single node's inputs, output and
+    workspace: no plan can go below it) and keep-all's peak (always feasible when the runtime budget
+    allows computing every node once). A budget counts as feasible when the greedy or the MILP
+    (feasibility only, ``probe_s`` per probe) finds a plan; None when even keep-all is too slow.
+    """
+    cost = build_cost_model(board, graph, options.objective)
+    stages = build_stages(graph)
+    if options.runtime_budget_s is not None and cost.keep_all_time > options.runtime_budget_s * (1 + 1e-9):
+        return None
+    lo = graph.floor_bytes() - 1  # infeasible
+    hi = evaluate(graph, cost, keep_all(graph, stages)).planned_peak  # feasible
+    while hi - lo > 1024:
+        mid = (lo + hi) // 2
+        probe = replace(options, budget_bytes=mid)
+        found = greedy(
+            graph, cost, stages, mid, options.allow_remat, options.allow_paging, options.runtime_budget_s
+        )
+        if found is None or not feasible(graph, cost, tidy(graph, found), probe):
+            result = solve_milp(
+                graph,
+                cost,
+                stages,
+                MilpSettings(
+                    budget_bytes=mid,
+                    runtime_budget_s=options.runtime_budget_s,
+                    max_erases_per_step=options.max_erases_per_step,
+                    allow_remat=options.allow_remat,
+                    allow_paging=options.allow_paging,
+                    time_limit_s=probe_s,
+                    feasibility_only=True,
+                ),
+            )
+            found = result.plan
+        if found is not None:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _check_budget(graph: PlanGraph, board: Board, cost: CostModel, options: PlanOptions) -> None:
+    if options.budget_bytes > board.sram_bytes:
+        raise PlanError(
+            f"the budget {_kb(options.budget_bytes)} is more than {board.name}'s "
+            f"{_kb(board.sram_bytes)} of SRAM; pass a budget the board has"
+        )
+    if options.runtime_budget_s is not None and cost.keep_all_time > options.runtime_budget_s * (1 + 1e-9):
+        raise PlanError(
+            f"the runtime budget {options.runtime_budget_s:.4g} s is below the "
+            f"{cost.keep_all_time:.4g} s it takes to compute every node once; allow at least 1.0x"
+        )
+    if graph.floor_bytes() > options.budget_bytes:
+        smallest = minimal_budget(graph, board, options)
+        raise PlanError(_too_small(graph, options, smallest))
+
+
+def _too_small(graph: PlanGraph, options: PlanOptions, smallest: int | None) -> str:
+    worst = max(graph.nodes, key=lambda n: graph.node_footprint(n.index))
+    floor = graph.floor_bytes()
+    head = f"a RAM budget of {_kb(options.budget_bytes)} is too small for {graph.name}: "
+    if smallest is None:
+        return head + "no budget fits with these limits; relax the runtime budget"
+    return head + (
+        f"the smallest budget this graph fits is {_kb(smallest)} (resident state "
+        f"{_kb(graph.total_resident_bytes)}; the largest single node, {worst.name}, needs "
+        f"{_kb(floor - graph.total_resident_bytes)} for its inputs, output and workspace). "
+        "Raise --budget, train fewer layers, or allow paging/recomputation"
+    )
+
+
+def _kb(nbytes: int) -> str:
+    return f"{-(-nbytes // 1024)} KB"
+
+
+def _best(candidates: list[tuple[float, str, StagePlan]]) -> float | None:
+    return min((c[0] for c in candidates), default=None)
+
+
+def _remaining(start: float, limit: float) -> float:
+    return max(0.5, limit - (time.perf_counter() - start))
+
+
+def _refine(graph: PlanGraph, coarse: StagePlan, fine: Stages) -> StagePlan:
+    """A coarse-grid plan as a fine-grid plan with the same cost and no more memory per stage.
+
+    Fine stage t (node t) inside coarse stage c: the recomputations and held values of c happen at
+    c's first fine stage; later fine stages of c hold what c held, what c recomputed and c's new
+    nodes computed so far; page-ins of c happen at c's last fine stage.
+    """
+    cs = coarse.stages
+    count = fine.count
+    keep: list[set[int]] = [set() for _ in range(count)]
+    recompute: list[set[int]] = [set() for _ in range(count)]
+    page_in: list[dict[int, int]] = [{} for _ in range(count)]
+    for c in range(cs.count):
+        members = list(cs.new_nodes(c))
+        first, last = members[0], members[-1]
+        recompute[first] = set(coarse.recompute[c])
+        for position, t in enumerate(members):
+            keep[t] = set(coarse.keep[c])
+            if position:
+                keep[t] |= set(coarse.recompute[c]) | set(members[:position])
+        page_in[last] = dict(coarse.page_in[c])
+    # values kept into the next coarse stage must be carried through the fine stages in between
+    plan = StagePlan(
+        stages=fine,
+        keep=tuple(frozenset(k) for k in keep),
+        recompute=tuple(frozenset(r) for r in recompute),
+        page_in=tuple(page_in),
+        page_out=dict(coarse.page_out),
+    )
+    return tidy(graph, plan)
+
+
+__all__ = ["PlanOptions", "PlanResult", "plan", "minimal_budget", "build_schedule", "feasible", "chen_sqrt"]
