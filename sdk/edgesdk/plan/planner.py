@@ -46,6 +46,7 @@ class PlanOptions:
     allow_paging: bool = True
     coarsen: bool = True  # solve a two-nodes-per-stage model first (its plan is a warm cutoff)
     heuristics: bool = True  # keep-all / greedy incumbents as cutoffs and fallbacks
+    explain_infeasible: bool = True  # search the smallest feasible budget for the error message
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def plan(graph: PlanGraph, board: Board, options: PlanOptions) -> PlanResult:
         offer("milp", fine_result.plan)
     if not candidates:
         if fine_result.status in ("infeasible", "no_better_than_bound"):
-            smallest = minimal_budget(graph, board, options)
+            smallest = minimal_budget(graph, board, options) if options.explain_infeasible else None
             raise PlanError(_too_small(graph, options, smallest))
         raise PlanError(
             f"no plan found within {options.time_limit_s:g} s for a budget of {_kb(options.budget_bytes)}; "
@@ -244,18 +245,13 @@ def minimal_budget(graph: PlanGraph, board: Board, options: PlanOptions, probe_s
 
 
 def _check_budget(graph: PlanGraph, board: Board, cost: CostModel, options: PlanOptions) -> None:
-    if options.budget_bytes > board.sram_bytes:
-        raise PlanError(
-            f"the budget {_kb(options.budget_bytes)} is more than {board.name}'s "
-            f"{_kb(board.sram_bytes)} of SRAM; pass a budget the board has"
-        )
     if options.runtime_budget_s is not None and cost.keep_all_time > options.runtime_budget_s * (1 + 1e-9):
         raise PlanError(
             f"the runtime budget {options.runtime_budget_s:.4g} s is below the "
             f"{cost.keep_all_time:.4g} s it takes to compute every node once; allow at least 1.0x"
         )
     if graph.floor_bytes() > options.budget_bytes:
-        smallest = minimal_budget(graph, board, options)
+        smallest = minimal_budget(graph, board, options) if options.explain_infeasible else None
         raise PlanError(_too_small(graph, options, smallest))
 
 
@@ -264,7 +260,7 @@ def _too_small(graph: PlanGraph, options: PlanOptions, smallest: int | None) -> 
     floor = graph.floor_bytes()
     head = f"a RAM budget of {_kb(options.budget_bytes)} is too small for {graph.name}: "
     if smallest is None:
-        return head + "no budget fits with these limits; relax the runtime budget"
+        return head + "no plan fits these limits; raise --budget or relax the runtime budget"
     return head + (
         f"the smallest budget this graph fits is {_kb(smallest)} (resident state "
         f"{_kb(graph.total_resident_bytes)}; the largest single node, {worst.name}, needs "

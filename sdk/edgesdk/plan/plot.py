@@ -1,0 +1,80 @@
+"""A memory timeline of one training step: RAM after every instruction, split by kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgesdk.boards import Board
+from edgesdk.plan.graph import PlanGraph
+from edgesdk.plan.schedule import Schedule
+from edgesdk.plan.simulate import KINDS, simulate
+
+_COLORS = {
+    "resident": "#9e9e9e",
+    "activations": "#4c72b0",
+    "recomputed": "#dd8452",
+    "paged_in": "#55a868",
+    "workspace": "#c44e52",
+}
+_LABELS = {
+    "resident": "resident state",
+    "activations": "computed",
+    "recomputed": "recomputed",
+    "paged_in": "paged in",
+    "workspace": "workspace",
+}
+
+
+def plot_timeline(graph: PlanGraph, board: Board, schedule: Schedule, path: str | Path) -> Path:
+    """Write the timeline as PNG or SVG (by the file name's suffix)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sim = simulate(graph, board, schedule.instructions)
+    steps = list(range(len(sim.timeline)))
+    layers = [[point[kind] / 1024 for point in sim.timeline] for kind in KINDS]
+    fig, ax = plt.subplots(figsize=(11, 4.2), dpi=120)
+    ax.stackplot(
+        steps,
+        layers,
+        labels=[_LABELS[k] for k in KINDS],
+        colors=[_COLORS[k] for k in KINDS],
+        step="post",
+        linewidth=0,
+    )
+    ax.axhline(schedule.budget_bytes / 1024, color="black", linestyle="--", linewidth=1, label="budget")
+    kinds = {n.name: n.kind for n in graph.nodes}
+    backward = next(
+        (
+            i
+            for i, ins in enumerate(schedule.instructions)
+            if kinds[ins.node] != "forward" and ins.op == "compute"
+        ),
+        None,
+    )
+    if backward is not None:
+        ax.axvline(backward, color="#444444", linewidth=0.8)
+        ax.text(backward, schedule.budget_bytes / 1024 * 1.02, " backward", va="bottom", fontsize=8)
+    marks = [i for i, ins in enumerate(schedule.instructions) if ins.op in ("page_out", "page_in")]
+    if marks:
+        ax.plot(marks, [0] * len(marks), "|", color="#2ca02c", markersize=10, label="page-out / page-in")
+    f = schedule.figures
+    ax.set_title(
+        f"{schedule.graph} on {schedule.board}: peak {f.peak_ram_bytes / 1024:.1f} KB of "
+        f"{schedule.budget_bytes / 1024:.1f} KB, {f.time_s:.3g} s and {f.energy_j:.3g} J per step, "
+        f"{f.recomputations} recomputations, {sum(f.paged_out_bytes.values()) / 1024:.1f} KB paged out",
+        fontsize=9,
+    )
+    ax.set_xlabel("instruction")
+    ax.set_ylabel("RAM (KB)")
+    ax.set_xlim(0, max(len(steps) - 1, 1))
+    ax.set_ylim(0, max(schedule.budget_bytes, f.peak_ram_bytes) / 1024 * 1.12)
+    ax.legend(loc="upper left", fontsize=8, ncol=3, framealpha=0.9)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
