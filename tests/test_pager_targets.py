@@ -64,3 +64,20 @@ def test_board_swap_drivers_compile_and_link_with_the_board_flags(tmp_path, boar
     # and the driver sources are really compiled for that port (not emptied by the port macro)
     nm = subprocess.run(["arm-none-eabi-nm", str(firmware.path)], capture_output=True, text=True, check=True)
     assert "flash_program" in nm.stdout or "nvmc_program" in nm.stdout
+
+
+PAGER_HEADERS = ["swap.h", "pager.h", "swap_sim.h", "swap_stm32f7.h", "swap_nrf52.h"]
+
+
+@pytest.mark.parametrize("compiler,flags", [
+    ("gcc", ["-x", "c", "-std=c99", "-Wpedantic"]),
+    ("g++", ["-x", "c++", "-std=c++11", "-Wpedantic"]),
+])
+def test_pager_headers_stand_alone_in_c_and_cpp(tmp_path, compiler, flags):
+    include = HERE.parent / "runtime_c" / "include"
+    for header in PAGER_HEADERS:
+        unit = tmp_path / "unit.c"
+        unit.write_text(f'#include "edgesdk/{header}"\nint probe;\n')
+        done = subprocess.run([compiler, *flags, "-Wall", "-Wextra", "-Werror", f"-I{include}",
+                               "-fsyntax-only", str(unit)], capture_output=True, text=True)
+        assert done.returncode == 0, f"{header}: {done.stderr}"
