@@ -111,9 +111,11 @@ def solve_milp(graph: PlanGraph, cost: CostModel, stages: Stages, settings: Milp
     b = [n.output_bytes for n in nodes]
     w = [n.workspace_bytes for n in nodes]
     tiers = cost.tiers if settings.allow_paging else ()
-    budget = float(settings.budget_bytes)
-    scale = _OBJECTIVE_SCALE / max(cost.keep_all_cost, 1e-300)
-    tscale = 1.0 / max(cost.keep_all_time, 1e-300)
+    budget = float(max(settings.budget_bytes, 1))
+    scale = _OBJECTIVE_SCALE / _reference(
+        cost.keep_all_cost, [cost.compute_cost(i) for i in range(graph.size)]
+    )
+    tscale = 1.0 / _reference(cost.keep_all_time, [t for tier in cost.tiers for t in tier.out_time])
     zero = settings.feasibility_only
     m = _Model()
 
@@ -255,6 +257,13 @@ def solve_milp(graph: PlanGraph, cost: CostModel, stages: Stages, settings: Milp
     if not zero:
         m.var(constant * scale, lb=1.0, ub=1.0, integer=False)
     return _solve(m, S, R, Mout, Min, stages, settings, constant, scale, start)
+
+
+def _reference(total: float, parts: list[float]) -> float:
+    """A positive magnitude to scale a row by: the keep-all figure, else the largest part, else 1."""
+    if total > 0:
+        return total
+    return max([p for p in parts if p > 0], default=1.0)
 
 
 def _solve(

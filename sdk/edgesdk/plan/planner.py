@@ -127,7 +127,7 @@ def plan(graph: PlanGraph, board: Board, options: PlanOptions) -> PlanResult:
         bound = best_cost  # nothing beats the incumbent: it is optimal
     if bound is None and fine_result.status == "infeasible":
         bound = best_cost
-    gap = None if bound is None else max(0.0, (best_cost - bound) / best_cost)
+    gap = None if bound is None else max(0.0, best_cost - bound) / max(best_cost, 1e-300)
     schedule = build_schedule(graph, board, cost, best, options)
     return PlanResult(
         schedule=schedule,
@@ -202,7 +202,8 @@ def build_schedule(
 
 
 def minimal_budget(graph: PlanGraph, board: Board, options: PlanOptions, probe_s: float = 10.0) -> int | None:
-    """The smallest RAM budget (bytes, to 1 KB) with a plan meeting the other limits of ``options``.
+    """The smallest RAM budget (bytes, to 1 KB or 1/64 of the floor) with a plan meeting the other
+    limits of ``options``.
 
     Binary search between the floor (resident state + the largest single node's inputs, output and
     workspace: no plan can go below it) and keep-all's peak (always feasible when the runtime budget
@@ -213,10 +214,14 @@ def minimal_budget(graph: PlanGraph, board: Board, options: PlanOptions, probe_s
     stages = build_stages(graph)
     if options.runtime_budget_s is not None and cost.keep_all_time > options.runtime_budget_s * (1 + 1e-9):
         return None
-    lo = graph.floor_bytes() - 1  # infeasible
+    floor = graph.floor_bytes()
+    lo = floor - 1  # infeasible
     hi = evaluate(graph, cost, keep_all(graph, stages)).planned_peak  # feasible
-    while hi - lo > 1024:
-        mid = (lo + hi) // 2
+    resolution = max(1, min(1024, floor // 64))
+    first = True
+    while hi - lo > resolution:
+        mid = floor if first else (lo + hi) // 2  # the floor itself often fits once paging is allowed
+        first = False
         probe = replace(options, budget_bytes=mid)
         found = greedy(
             graph, cost, stages, mid, options.allow_remat, options.allow_paging, options.runtime_budget_s
@@ -258,7 +263,9 @@ def _check_budget(graph: PlanGraph, board: Board, cost: CostModel, options: Plan
 def _too_small(graph: PlanGraph, options: PlanOptions, smallest: int | None) -> str:
     worst = max(graph.nodes, key=lambda n: graph.node_footprint(n.index))
     floor = graph.floor_bytes()
-    head = f"a RAM budget of {_kb(options.budget_bytes)} is too small for {graph.name}: "
+    asked = options.budget_bytes
+    asked_text = f"{asked // 1024} KB" if asked % 1024 == 0 else f"{asked} B"
+    head = f"a RAM budget of {asked_text} is too small for {graph.name}: "
     if smallest is None:
         return head + "no plan fits these limits; raise --budget or relax the runtime budget"
     return head + (
@@ -270,7 +277,10 @@ def _too_small(graph: PlanGraph, options: PlanOptions, smallest: int | None) -> 
 
 
 def _kb(nbytes: int) -> str:
-    return f"{-(-nbytes // 1024)} KB"
+    """Whole KB when exact or large, else rounded up to 0.1 KB (never below the value)."""
+    if nbytes % 1024 == 0 or nbytes >= 100 * 1024:
+        return f"{-(-nbytes // 1024)} KB"
+    return f"{-(-nbytes * 10 // 1024) / 10:.1f} KB"
 
 
 def _best(candidates: list[tuple[float, str, StagePlan]]) -> float | None:

@@ -36,6 +36,7 @@ def plot_timeline(graph: PlanGraph, board: Board, schedule: Schedule, path: str 
     steps = list(range(len(sim.timeline)))
     layers = [[point[kind] / 1024 for point in sim.timeline] for kind in KINDS]
     fig, ax = plt.subplots(figsize=(11, 4.2), dpi=120)
+    ax.set_axisbelow(True)
     ax.stackplot(
         steps,
         layers,
@@ -45,18 +46,8 @@ def plot_timeline(graph: PlanGraph, board: Board, schedule: Schedule, path: str 
         linewidth=0,
     )
     ax.axhline(schedule.budget_bytes / 1024, color="black", linestyle="--", linewidth=1, label="budget")
-    kinds = {n.name: n.kind for n in graph.nodes}
-    backward = next(
-        (
-            i
-            for i, ins in enumerate(schedule.instructions)
-            if kinds[ins.node] != "forward" and ins.op == "compute"
-        ),
-        None,
-    )
-    if backward is not None:
-        ax.axvline(backward, color="#444444", linewidth=0.8)
-        ax.text(backward, schedule.budget_bytes / 1024 * 1.02, " backward", va="bottom", fontsize=8)
+    top = max(schedule.budget_bytes, schedule.figures.peak_ram_bytes) / 1024 * 1.12
+    _shade_phases(ax, graph, schedule, top)
     marks = [i for i, ins in enumerate(schedule.instructions) if ins.op in ("page_out", "page_in")]
     if marks:
         ax.plot(marks, [0] * len(marks), "|", color="#2ca02c", markersize=10, label="page-out / page-in")
@@ -70,11 +61,32 @@ def plot_timeline(graph: PlanGraph, board: Board, schedule: Schedule, path: str 
     ax.set_xlabel("instruction")
     ax.set_ylabel("RAM (KB)")
     ax.set_xlim(0, max(len(steps) - 1, 1))
-    ax.set_ylim(0, max(schedule.budget_bytes, f.peak_ram_bytes) / 1024 * 1.12)
-    ax.legend(loc="upper left", fontsize=8, ncol=3, framealpha=0.9)
+    ax.set_ylim(0, top)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=8, ncol=7, frameon=False)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def _shade_phases(ax, graph: PlanGraph, schedule: Schedule, top: float) -> None:  # noqa: ANN001
+    """Light background spans for the forward, backward and update parts of the step."""
+    phase = {"forward": "forward", "loss": "backward", "backward": "backward", "update": "update"}
+    kinds = {n.name: phase[n.kind] for n in graph.nodes}
+    spans: list[tuple[str, int, int]] = []
+    for index, ins in enumerate(schedule.instructions):
+        if ins.op != "compute":
+            continue
+        kind = kinds[ins.node]
+        if spans and spans[-1][0] == kind:
+            spans[-1] = (kind, spans[-1][1], index)
+        else:
+            spans.append((kind, index, index))
+    shades = {"forward": "#e8f0fb", "backward": "#fbeee6", "update": "#eeeeee"}
+    for number, (kind, first, _last) in enumerate(spans):
+        end = spans[number + 1][1] if number + 1 < len(spans) else len(schedule.instructions) - 1
+        ax.axvspan(first, end, color=shades[kind], zorder=0)
+        if end - first > len(schedule.instructions) * 0.06:
+            ax.text((first + end) / 2, top * 0.97, kind, ha="center", va="top", fontsize=8, color="#555555")
