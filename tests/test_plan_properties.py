@@ -50,7 +50,7 @@ def _exact(budget: int, **kw) -> PlanOptions:  # noqa: ANN003
     return PlanOptions(budget_bytes=budget, mip_gap=1e-9, explain_infeasible=False, **kw)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(graph=dags(), fraction=st.floats(0.0, 1.0), erase=st.sampled_from([0.0, 0.01]))
 def test_plans_are_valid_optimal_against_baselines_and_monotone(
     graph: PlanGraph, fraction: float, erase: float

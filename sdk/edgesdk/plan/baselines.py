@@ -55,7 +55,7 @@ def chen_sqrt(graph: PlanGraph, stages: Stages) -> StagePlan:
         if i in dropped:
             fwd_users = [stages.stage_of[u] for u in consumers[i] if graph.nodes[u].kind == "forward"]
             in_ram_until[i] = max(fwd_users, default=stages.stage_of[i])
-        elif i in checkpoints:
+        elif i in checkpoints or not graph.nodes[i].recomputable:
             in_ram_until[i] = stages.horizon[i]  # recomputations may start from it until then
         else:
             in_ram_until[i] = max(users, default=stages.stage_of[i])
