@@ -3,8 +3,8 @@
 :func:`plan` runs, within one time limit:
 
 1. heuristic incumbents (keep-all when it fits, the greedy evictor), priced by the cost model;
-2. the MILP on a coarse stage grid (two nodes per stage where that keeps a stage's own footprint
-   within budget): a small model whose plans are also plans of the fine grid;
+2. the MILP on a coarse stage grid (two nodes per stage where their own footprint stays within 70 %
+   of the budget): a small model whose plans are also plans of the fine grid;
 3. the MILP on the fine grid (one node per stage) with the best plan so far as a cutoff, so
    branch and bound prunes everything that cannot beat it. Its dual bound is the reported bound.
 
@@ -32,6 +32,7 @@ from edgesdk.plan.stageplan import StagePlan, check_plan, evaluate, tidy
 from edgesdk.plan.stages import Stages, build_stages, coarse_starts
 
 COARSE_MIN_NODES = 40  # smaller graphs go straight to the fine grid
+COARSE_GUARD = 0.7  # pair two nodes only if what they hold together is within 70 % of the budget
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ def plan(graph: PlanGraph, board: Board, options: PlanOptions) -> PlanResult:
         mip_gap=options.mip_gap,
     )
     if options.coarsen and graph.size >= COARSE_MIN_NODES:
-        coarse = build_stages(graph, coarse_starts(graph, 2, options.budget_bytes - cost.resident_bytes))
+        guard = int(COARSE_GUARD * (options.budget_bytes - cost.resident_bytes))
+        coarse = build_stages(graph, coarse_starts(graph, 2, guard))
         if coarse.count < fine.count:
             limit = 0.3 * _remaining(start, options.time_limit_s)
             result = solve_milp(
