@@ -6,7 +6,7 @@ other digits held out. Each variant fine-tunes with the numpy reference trainer 
 runtime computes, for int8) for the same epochs and samples, over a few learning rates; the table
 gives held-out accuracy after each, and the best per variant.
 
-    python benchmarks/int8_accuracy.py                     # about two minutes on one core
+    python benchmarks/int8_accuracy.py                     # about five minutes on one core
     python benchmarks/int8_accuracy.py --trainable last:2 --epochs 5 --seeds 3
 
 Accuracy is measured the way the model is deployed: int8 inference (TFLite-Micro-exact) of the
