@@ -86,6 +86,26 @@ class Schedule:
     def cost(self) -> float:
         return self.figures.energy_j if self.objective == "energy" else self.figures.time_s
 
+    @property
+    def page_outs(self) -> int:
+        return sum(ins.op == "page_out" for ins in self.instructions)
+
+    @property
+    def kind(self) -> str:
+        """"keep-all", "remat" (recomputes, pages nothing), "paging" (pages, recomputes nothing) or
+        "mixed" (both)."""
+        recomputes = self.figures.recomputations > 0
+        pages = self.page_outs > 0
+        return {(False, False): "keep-all", (True, False): "remat", (False, True): "paging"}.get(
+            (recomputes, pages), "mixed"
+        )
+
+    @property
+    def tiers(self) -> tuple[str, ...]:
+        """Storage tiers the schedule pages to, in order of first use."""
+        used = (ins.tier for ins in self.instructions if ins.op == "page_out" and ins.tier)
+        return tuple(dict.fromkeys(used))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "graph": self.graph,
@@ -100,6 +120,38 @@ class Schedule:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Schedule:
+        """The inverse of :meth:`to_dict` (a stored plan.json); raises ValueError when malformed."""
+        try:
+            figures = dict(raw["figures"])
+            figures["lifetime_steps"] = {
+                tier: float("inf") if steps is None else float(steps)
+                for tier, steps in figures["lifetime_steps"].items()
+            }
+            return cls(
+                graph=str(raw["graph"]),
+                board=str(raw["board"]),
+                objective=str(raw["objective"]),
+                budget_bytes=int(raw["budget_bytes"]),
+                resident_bytes=int(raw["resident_bytes"]),
+                instructions=tuple(Instruction(**entry) for entry in raw["instructions"]),
+                figures=Figures(**figures),
+                slots={tier: tuple(int(c) for c in caps) for tier, caps in raw["slots"].items()},
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"not a schedule document: {error!r}") from None
+
+    @classmethod
+    def from_json(cls, text: str) -> Schedule:
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"not a schedule document: {error}") from None
+        if not isinstance(raw, dict):
+            raise ValueError("not a schedule document: expected a JSON object")
+        return cls.from_dict(raw)
 
 
 def _instruction_dict(ins: Instruction) -> dict[str, Any]:

@@ -8,6 +8,9 @@ from typing import Any
 
 from edgesdk.errors import PlanError
 from edgesdk.plan.graph import PlanGraph, graph_from_dict, load_graph_json
+from edgesdk.plan.training import kernel_family, planner_dict
+
+__all__ = ["TrainingChoice", "kernel_family", "load_plan_graph", "tflite_graph_dict"]
 
 
 @dataclass(frozen=True)
@@ -47,23 +50,4 @@ def tflite_graph_dict(path: Path, training: TrainingChoice) -> dict[str, Any]:
         batch=training.batch,
         precision=training.precision,
     )
-    exported = step.to_planner_dict()
-    kernels = {node.name: node.compute.value for node in step.nodes}
-    for entry in exported["nodes"]:
-        family = kernel_family(kernels[entry["name"]])
-        if family is not None:
-            entry["family"] = family
-    return exported
-
-
-def kernel_family(kernel: str) -> str | None:
-    """The board cost table's family for a kernel (e.g. conv_2d_int8_fwd -> conv2d_int8)."""
-    for prefix, family in (
-        ("depthwise_conv_2d", "depthwise_conv2d"),
-        ("conv_2d", "conv2d"),
-        ("fully_connected", "fully_connected"),
-    ):
-        if kernel.startswith(prefix):
-            int8 = "int8" in kernel and kernel.endswith("_fwd")
-            return f"{family}_{'int8' if int8 else 'f32'}"
-    return None
+    return planner_dict(step)
