@@ -35,6 +35,7 @@ from edgesdk.build.runner import RunResult, run_firmware
 from edgesdk.build.targets import Target, layout_for
 from edgesdk.build.toolchain import find_tool, require
 from edgesdk.codegen.manifest import Manifest, read_manifest, record_build
+from edgesdk.codegen.swap import with_swap_region
 from edgesdk.errors import BoardError, ProjectError
 
 TARGETS = ("host", "emulated", "board")
@@ -74,6 +75,15 @@ def project_sources(directory: Path, manifest: Manifest) -> list[Path]:
     if missing:
         raise ProjectError(f"the project misses {', '.join(missing)}; rebuild it with edgesdk build --force")
     return generated + sorted((library / "src").glob("*.c")) + sorted((library / "port").rglob("*.c"))
+
+
+def linked_board(manifest: Manifest, board: Board, target: str) -> Board:
+    """The board as the ``target`` firmware is linked: the emulated build of a project that pages
+    has the simulated flash's ``es_swap`` region outside RAM (edgesdk.codegen.swap)."""
+    swap = manifest.data.get("emulated_swap")
+    if target == "emulated" and swap:
+        return with_swap_region(board, int(swap["origin"]), int(swap["size_bytes"]))
+    return board
 
 
 def _include_dirs(directory: Path) -> list[Path]:
@@ -123,7 +133,7 @@ def compile_project(
             )
         built = _compile_platformio(directory, board, manifest)
     else:
-        built_board = load_board("host") if target == "host" else board
+        built_board = load_board("host") if target == "host" else linked_board(manifest, board, target)
         sources = project_sources(directory, manifest)
         if runtime_archive is not None:
             sources = [directory / name for name in manifest.data["sources"]] + [Path(runtime_archive)]
@@ -162,7 +172,7 @@ def _compile_platformio(directory: Path, board: Board, manifest: Manifest) -> Bu
     )
     done = pio_run(project, project.emulated_env).check()
     elf = program_path(project, project.emulated_env)
-    layout = layout_for(board, Target.EMULATED)
+    layout = layout_for(linked_board(manifest, board, "emulated"), Target.EMULATED)
     script = directory.resolve() / "edgesdk" / f"{board.name}_emulated.ld"
     firmware = Firmware(elf, board, Target.EMULATED, layout, script, done.command)
     return BuiltFirmware(firmware, "platformio", "emulated")
@@ -181,7 +191,7 @@ def firmware_for(directory: Path | str, target: str) -> BuiltFirmware | None:
         return None  # a source changed since: compile again
     board = load_board(manifest.board)
     kind = Target(target)
-    built_board = load_board("host") if kind is Target.HOST else board
+    built_board = load_board("host") if kind is Target.HOST else linked_board(manifest, board, target)
     layout = layout_for(built_board, kind)
     firmware = Firmware(directory / info["path"], built_board, kind, layout, None, ())
     return BuiltFirmware(firmware, str(info.get("tool", "")), target)

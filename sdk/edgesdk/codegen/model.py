@@ -9,20 +9,26 @@ only lay them out. Where each value of the training graph lives in the generated
 - parameter gradients (resident by default) and optimizer state: RAM arrays;
 - everything else (activations, activation gradients): the arena, at offsets from
   :mod:`edgesdk.codegen.layout`; the inference program's output goes to the caller's ``out``.
+
+With a planner schedule the training program is the schedule's instruction list (recomputations,
+page-outs and page-ins included) and its arena offsets are the schedule's own
+(``train_layout``); inference is laid out after it in the same arena. Each storage tier the
+schedule pages to gets a pager (``swap``, :mod:`edgesdk.codegen.swap`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from edgesdk import __version__, ir
 from edgesdk.codegen import kernels as K
-from edgesdk.codegen.layout import DEFAULT_ALIGNMENT, ArenaLayout, greedy_layout
+from edgesdk.codegen.layout import DEFAULT_ALIGNMENT, ArenaLayout, combine, greedy_layout
 from edgesdk.codegen.names import Namer
-from edgesdk.codegen.program import Program, Step, all_lifetimes, default_programs
+from edgesdk.codegen.program import Action, Program, Step, all_lifetimes, default_programs
+from edgesdk.codegen.swap import BOARD_FLAGS, SCRATCH_BYTES, SIM_FLAGS, BoardDriver, SwapTier
 from edgesdk.errors import TrainingError, UnsupportedOpError
 from edgesdk.train.graph import Node, Stage, TrainingGraph, Value, ValueKind
 from edgesdk.train.spec import LossKind, Precision
@@ -130,6 +136,33 @@ class RenderedStep:
     summary: str  # one-line comment: inputs -> output
     calls: tuple[RenderedCall, ...]
     trace: Trace | None
+    action: str = "compute"  # compute | recompute | page_out | page_in | free (Action values)
+
+
+@dataclass(frozen=True)
+class PagerTier:
+    """The C names and figures of one storage tier's pager (model.c's pager section)."""
+
+    index: int
+    name: str  # the board's tier name
+    pager: str  # es_pager
+    device: str  # es_swap_device
+    slot_table: str  # const uint32_t capacities
+    slot_state: str  # es_pager_slot[]
+    erases: str  # the pager's erases per sector
+    open: str  # static int32_t open_<tier>(void): set up the device
+    sim: str  # es_swap_sim (host, QEMU)
+    sim_memory: str
+    sim_bitmap: str
+    sim_erases: str
+    driver_state: str  # the board driver's state
+    slot_bytes: tuple[int, ...]
+    region_bytes: int
+    sector_bytes: int
+    program_bytes: int
+    sectors: int
+    bitmap_bytes: int
+    driver: BoardDriver | None
 
 
 @dataclass(frozen=True)
@@ -185,6 +218,19 @@ class ModelSource:
     params_bytes: int
     trace: bool
     layout: ArenaLayout
+    train_end: int = 0  # time of the training program's last step (inference follows)
+    scheduled: bool = False  # the training program is a planner schedule
+    train_arena_bytes: int = 0  # what the training step uses of the arena (a plan's arena_bytes)
+    infer_arena_bytes: int = 0  # what inference uses of it
+    pager_tiers: tuple[PagerTier, ...] = ()
+    board_port_macro: str = ""  # the real board's port (its swap drivers), e.g. ES_PORT_STM32F7
+    scratch_bytes: int = SCRATCH_BYTES
+    sim_flags: int = SIM_FLAGS
+    board_flags: int = BOARD_FLAGS
+
+    @property
+    def paged(self) -> bool:
+        return bool(self.pager_tiers)
 
 
 @dataclass(frozen=True)
@@ -228,6 +274,20 @@ class ModelFacts:
 # ---------------------------------------------------------------- the assembler
 
 
+def in_arena(graph: TrainingGraph, name: str, program: str = "train") -> bool:
+    """Does value ``name`` live in the arena in ``program`` ("train" or "infer")? Inputs, labels,
+    the loss, constants and resident values do not; nor does the inference output (the caller's
+    ``out``)."""
+    value = graph.value(name)
+    if value.kind in (ValueKind.INPUT, ValueKind.LABEL, ValueKind.LOSS, ValueKind.CONSTANT):
+        return False
+    if value.resident:
+        return False
+    if value.dtype is not ir.DType.FLOAT32:
+        raise UnsupportedOpError(f"value {name} is {value.dtype.value}; the fp32 runtime holds float32 only")
+    return not (program == "infer" and name in graph.outputs)
+
+
 def model_facts(graph: TrainingGraph) -> ModelFacts:
     labels = graph.value(graph.labels)
     output = graph.value(graph.outputs[0])
@@ -260,13 +320,26 @@ def assemble_model(
     trace: bool = False,
     alignment: int = DEFAULT_ALIGNMENT,
     description: Sequence[str] = (),
+    train_layout: ArenaLayout | None = None,
+    swap: Sequence[SwapTier] = (),
+    board_port: str = "",
 ) -> ModelSource:
-    """The template context of ``graph`` (keep-all programs unless ``programs`` is given)."""
+    """The template context of ``graph`` (keep-all programs unless ``programs`` is given).
+
+    ``train_layout``: the training program's arena, fixed by a schedule
+    (:func:`edgesdk.codegen.program.schedule_arena`); without it the training and inference
+    lifetimes are laid out together. ``swap``: the tiers the training program pages to;
+    ``board_port``: the real board's port (which swap drivers model.c selects on it).
+    """
     if graph.precision is not Precision.FP32:
         raise TrainingError(
             f"precision {graph.precision.value} is not generated yet; build with precision fp32"
         )
-    return _Assembler(graph, programs or default_programs(graph), trace, alignment, description).run()
+    assembler = _Assembler(graph, programs or default_programs(graph), trace, alignment, description)
+    assembler.train_layout = train_layout
+    assembler.swap = tuple(swap)
+    assembler.board_port = board_port
+    return assembler.run()
 
 
 class _Assembler:
@@ -290,34 +363,37 @@ class _Assembler:
         self.structs: dict[tuple[str, tuple[tuple[str, str], ...]], StructDecl] = {}
         self.arena_names: dict[tuple[str, int], str] = {}  # (value, lifetime start) -> C name
         self.outputs = set(graph.outputs)
+        self.train_layout: ArenaLayout | None = None
+        self.swap: tuple[SwapTier, ...] = ()
+        self.board_port = ""
+        self.pagers: dict[str, PagerTier] = {}
 
     # ------------------------------------------------------------ storage classes
     def _value(self, name: str) -> Value:
         return self.graph.value(name)
 
     def _in_arena(self, name: str, program: str) -> bool:
-        value = self._value(name)
-        if value.kind in (ValueKind.INPUT, ValueKind.LABEL, ValueKind.LOSS, ValueKind.CONSTANT):
-            return False
-        if value.resident:
-            return False
-        if value.dtype is not ir.DType.FLOAT32:
-            raise UnsupportedOpError(
-                f"value {name} is {value.dtype.value}; the fp32 runtime holds float32 only"
-            )
-        return not (program == "infer" and name in self.outputs)
+        return in_arena(self.graph, name, program)
 
     # ------------------------------------------------------------ driver
     def run(self) -> ModelSource:
         graph = self.graph
         self._check_programs()
         weights, parameters, gradients, states = self._statics()
-        lifetimes = all_lifetimes(
-            [self.train], lambda v: self._in_arena(v, "train"), lambda v: self._value(v).nbytes
-        ) + all_lifetimes([self.infer], lambda v: self._in_arena(v, "infer"), lambda v: self._value(v).nbytes)
-        layout = greedy_layout(lifetimes, self.alignment)
+        infer_lifetimes = all_lifetimes(
+            [self.infer], lambda v: self._in_arena(v, "infer"), lambda v: self._value(v).nbytes
+        )
+        if self.train_layout is None:
+            train_lifetimes = all_lifetimes(
+                [self.train], lambda v: self._in_arena(v, "train"), lambda v: self._value(v).nbytes
+            )
+            layout = greedy_layout(train_lifetimes + infer_lifetimes, self.alignment)
+        else:
+            layout = combine([self.train_layout, greedy_layout(infer_lifetimes, self.alignment)])
         arena = self._arena_buffers(layout)
-        train_steps = [self._step(step, "train", layout) for step in self.train.steps]
+        self.pagers = {tier.name: self._pager(index, tier) for index, tier in enumerate(self.swap)}
+        rendered = (self._step(step, "train", layout) for step in self.train.steps)
+        train_steps = _merge_frees([step for step in rendered if step.summary or step.calls])
         infer_steps = tuple(self._step(step, "infer", layout) for step in self.infer.steps)
         saved, offset = [], 0
         for array in parameters:
@@ -353,6 +429,12 @@ class _Assembler:
             params_bytes=offset,
             trace=self.trace,
             layout=layout,
+            train_end=self.train.end,
+            scheduled=self.train_layout is not None,
+            train_arena_bytes=_extent(layout, lambda p: p.lifetime.start <= self.train.end, self.alignment),
+            infer_arena_bytes=_extent(layout, lambda p: p.lifetime.start > self.train.end, self.alignment),
+            pager_tiers=tuple(self.pagers.values()),
+            board_port_macro=f"ES_PORT_{self.board_port.upper()}" if self.board_port else "",
         )
 
     def _check_programs(self) -> None:
@@ -360,9 +442,42 @@ class _Assembler:
             for step in program.steps:
                 if step.node.compute not in K.KERNEL_CALLS:
                     raise UnsupportedOpError(f"no C kernel for {step.node.compute.value} ({step.node.name})")
-        loss_steps = [s for s in self.train.steps if s.node.stage is Stage.LOSS]
+        loss_steps = [
+            s for s in self.train.steps if s.node.stage is Stage.LOSS and s.action is Action.COMPUTE
+        ]
         if len(loss_steps) != 1:
             raise AssertionError(f"the training program has {len(loss_steps)} loss steps, expected 1")
+        paged = {s.tier for s in self.train.steps if s.action in (Action.PAGE_OUT, Action.PAGE_IN)}
+        unknown = paged - {tier.name for tier in self.swap}
+        if unknown:
+            raise AssertionError(f"the training program pages to {sorted(unknown)}, which have no pager")
+
+    # ------------------------------------------------------------ the pager
+    def _pager(self, index: int, tier: SwapTier) -> PagerTier:
+        take = self.namer.take
+        ident = tier.ident
+        return PagerTier(
+            index=index,
+            name=tier.name,
+            pager=take(f"es_pager_{ident}"),
+            device=take(f"es_swap_{ident}"),
+            slot_table=take(f"es_slot_bytes_{ident}"),
+            slot_state=take(f"es_slots_{ident}"),
+            erases=take(f"es_sector_erases_{ident}"),
+            open=take(f"open_swap_{ident}"),
+            sim=take(f"es_sim_{ident}"),
+            sim_memory=take(f"es_sim_memory_{ident}"),
+            sim_bitmap=take(f"es_sim_programmed_{ident}"),
+            sim_erases=take(f"es_sim_erases_{ident}"),
+            driver_state=take(f"es_driver_{ident}"),
+            slot_bytes=tier.slot_bytes,
+            region_bytes=tier.geometry.region_bytes,
+            sector_bytes=tier.geometry.sector_bytes,
+            program_bytes=tier.geometry.program_bytes,
+            sectors=tier.sectors,
+            bitmap_bytes=tier.bitmap_bytes,
+            driver=tier.driver,
+        )
         if self.graph.input in self.outputs:
             raise UnsupportedOpError("the model's output is its input (no operator computes it)")
 
@@ -458,6 +573,8 @@ class _Assembler:
 
     # ------------------------------------------------------------ steps
     def _step(self, step: Step, program: str, layout: ArenaLayout) -> RenderedStep:
+        if not step.action.runs_kernel:
+            return self._memory_step(step, program, layout)
         node = step.node
         calls = tuple(
             self._call(call, program, step.time, layout, node)
@@ -476,9 +593,38 @@ class _Assembler:
         output = node.output if node.output is not None else ", ".join(node.in_place) + " (in place)"
         shape = _shape_text(self._value(node.output).shape) if node.output is not None else ""
         summary = f"{node.name}: {node.compute.value}({inputs}) -> {output} {shape}".rstrip()
-        return RenderedStep(
-            step.time, node.name, node.stage.value, node.compute.value, summary, calls, traced
-        )
+        if step.action is Action.RECOMPUTE:
+            summary = "recompute " + summary
+        stage, kernel = node.stage.value, node.compute.value
+        return RenderedStep(step.time, node.name, stage, kernel, summary, calls, traced, step.action.value)
+
+    def _memory_step(self, step: Step, program: str, layout: ArenaLayout) -> RenderedStep:
+        """A page-out, page-in (+ drop after the copy's last read) or free of a node's buffer."""
+        node = step.node
+        value = node.output
+        stage, kernel = node.stage.value, node.compute.value
+        if value is None or not self._in_arena(value, program):
+            if step.action is not Action.FREE:
+                raise AssertionError(f"step {step.time} pages {node.name}, whose output is not in the arena")
+            return RenderedStep(step.time, node.name, stage, kernel, "", (), None, step.action.value)
+        if step.action is Action.FREE:
+            return RenderedStep(step.time, node.name, stage, kernel, value, (), None, step.action.value)
+        assert step.tier is not None and step.slot is not None
+        pager = self.pagers[step.tier]
+        size = f"{step.nbytes}u"
+        slot = f"{step.slot}u"
+        if step.action is Action.PAGE_OUT:
+            buffer = self._buffer(value, program, step.time, layout)
+            calls: tuple[RenderedCall, ...] = (_pager_call("es_pager_page_out", pager, slot, buffer, size),)
+            summary = f"page out {value} ({step.nbytes:,} B) to {step.tier} slot {step.slot}"
+        else:
+            buffer = self._buffer(value, program, step.time, layout, written=True)
+            calls = (_pager_call("es_pager_page_in", pager, slot, buffer, size),)
+            summary = f"page in {value} ({step.nbytes:,} B) from {step.tier} slot {step.slot}"
+            if step.drop:
+                calls += (_pager_call("es_pager_drop", pager, slot),)
+                summary += "; its last read: drop the copy"
+        return RenderedStep(step.time, node.name, stage, kernel, summary, calls, None, step.action.value)
 
     def _call(
         self, call: K.KernelCall, program: str, time: int, layout: ArenaLayout, node: Node
@@ -571,6 +717,12 @@ class _Assembler:
             )
         else:
             macros.append(Macro("ES_MODEL_LOSS_MSE", "1", "loss: mean squared error, float targets"))
+        if self.swap:
+            names = ", ".join(tier.name for tier in self.swap)
+            macros += [
+                Macro("ES_MODEL_PAGED", "1", "the training step pages buffers to flash (es_model_pager)"),
+                Macro("ES_MODEL_PAGER_TIERS", str(len(self.swap)), f"storage tiers paged to: {names}"),
+            ]
         macros += [
             Macro("ES_MODEL_PARAMS_BYTES", str(params_bytes), "bytes es_params_save writes"),
             Macro(
@@ -582,9 +734,43 @@ class _Assembler:
         return tuple(macros)
 
 
+def _merge_frees(steps: list[RenderedStep]) -> list[RenderedStep]:
+    """Consecutive frees become one comment line: "free (arena bytes reusable from here): a, b"."""
+    out: list[RenderedStep] = []
+    run: list[RenderedStep] = []
+
+    def flush() -> None:
+        if run:
+            names = ", ".join(step.summary for step in run)
+            out.append(replace(run[0], summary=f"free (arena bytes reusable from here): {names}"))
+            run.clear()
+
+    for step in steps:
+        if step.action == Action.FREE.value:
+            run.append(step)
+            continue
+        flush()
+        out.append(step)
+    flush()
+    return out
+
+
+def _pager_call(function: str, pager: PagerTier, *args: str) -> RenderedCall:
+    """``function(&pager, args...)``."""
+    return RenderedCall(function, (RenderedArg("ref", pager.pager), *(RenderedArg("expr", a) for a in args)))
+
+
+def _extent(layout: ArenaLayout, chosen, alignment: int) -> int:  # noqa: ANN001 - a predicate
+    """Bytes of the arena the chosen placements reach (aligned)."""
+    end = max((p.end_offset for p in layout.placements if chosen(p)), default=0)
+    return -(-end // alignment) * alignment
+
+
 def _phases(steps: list[RenderedStep]) -> tuple[Phase, ...]:
     """Forward (before the loss), loss, backward (after it; updates included)."""
-    loss_at = next(i for i, step in enumerate(steps) if step.stage == Stage.LOSS.value)
+    loss_at = next(
+        i for i, step in enumerate(steps) if step.stage == Stage.LOSS.value and step.action == "compute"
+    )
     return (
         Phase("forward", tuple(steps[:loss_at])),
         Phase("loss", tuple(steps[loss_at : loss_at + 1])),

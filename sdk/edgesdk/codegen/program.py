@@ -4,11 +4,16 @@ A generated model has two programs: the training step (``es_train_step``) and in
 (``es_infer``). They never run at the same time, so they share one arena: the training step
 occupies steps ``0 .. T-1`` of the timeline and inference ``T .. T+I-1``.
 
-A :class:`Step` is one instruction of a program. Today every step computes its node once, in the
-training graph's order; a planner schedule adds steps that recompute a node or page a buffer out
-and back in (the :class:`Action` enum is where those go). Lifetimes follow from the steps alone:
-a buffer's lifetime starts at each step that writes it and ends at the last step that reads that
-copy, so a buffer written twice (recomputed) gets two lifetimes, each with its own offset.
+A :class:`Step` is one instruction of a program. Keep-all programs (:func:`default_programs`)
+compute every node once, in the training graph's order, and their lifetimes follow from the steps
+alone: a buffer's lifetime starts at each step that writes it and ends at the last step that reads
+that copy, so a buffer written twice gets two lifetimes, each with its own offset.
+
+A planner schedule (:func:`scheduled_programs`) becomes the training program instruction for
+instruction: ``compute`` and ``recompute`` run the node's kernel, ``page_out`` / ``page_in`` call
+the pager, ``free`` only ends a lifetime. Its arena layout is the schedule's own (each allocating
+instruction's ``arena_offset``), from :func:`schedule_arena`; step ``time`` is the instruction's
+index, so the schedule's lifetimes and the steps share one clock.
 """
 
 from __future__ import annotations
@@ -17,12 +22,22 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from edgesdk.codegen.layout import Lifetime
+from edgesdk.codegen.layout import ArenaLayout, Lifetime, Placement, given_layout
+from edgesdk.plan.arena import DEFAULT_ALIGNMENT, schedule_layout
+from edgesdk.plan.schedule import Schedule
 from edgesdk.train.graph import Node, TrainingGraph
 
 
 class Action(enum.Enum):
     COMPUTE = "compute"  # run the node's kernel
+    RECOMPUTE = "recompute"  # run it again: the same bytes as its first run
+    PAGE_OUT = "page_out"  # copy the node's output buffer to a pager slot
+    PAGE_IN = "page_in"  # read the copy back into the arena (and drop it after its last read)
+    FREE = "free"  # the buffer's arena range is free from here (no code)
+
+    @property
+    def runs_kernel(self) -> bool:
+        return self in (Action.COMPUTE, Action.RECOMPUTE)
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,10 @@ class Step:
     time: int  # position on the shared timeline
     node: Node
     action: Action = Action.COMPUTE
+    tier: str | None = None  # PAGE_OUT / PAGE_IN: storage tier
+    slot: int | None = None  # PAGE_OUT / PAGE_IN: pager slot in that tier
+    drop: bool = False  # PAGE_IN: the copy's last read: drop it afterwards
+    nbytes: int = 0  # PAGE_OUT / PAGE_IN: bytes copied
 
 
 @dataclass(frozen=True)
@@ -102,3 +121,58 @@ def all_lifetimes(
     for program in programs:
         lifetimes.extend(program_lifetimes(program, in_arena, size_of))
     return lifetimes
+
+
+def scheduled_programs(graph: TrainingGraph, schedule: Schedule) -> tuple[Program, Program]:
+    """The training program of ``schedule`` (one step per instruction) and the inference program
+    after it on the timeline."""
+    nodes = {node.name: node for node in graph.nodes}
+    steps = []
+    for time, ins in enumerate(schedule.instructions):
+        node = nodes.get(ins.node)
+        if node is None:
+            raise ValueError(f"instruction {time} names {ins.node!r}, which is not a node of {graph.name}")
+        steps.append(
+            Step(
+                time,
+                node,
+                Action(ins.op),
+                tier=ins.tier,
+                slot=ins.slot,
+                drop=bool(ins.last_read),
+                nbytes=ins.nbytes,
+            )
+        )
+    offset = len(steps)
+    infer = Program("infer", tuple(Step(offset + i, node) for i, node in enumerate(graph.inference_nodes)))
+    return Program("train", tuple(steps)), infer
+
+
+def schedule_arena(
+    graph: TrainingGraph,
+    schedule: Schedule,
+    in_arena: Callable[[str], bool],
+    alignment: int = DEFAULT_ALIGNMENT,
+) -> ArenaLayout:
+    """The training step's arena at the schedule's own offsets, one lifetime per allocation, named
+    after the buffer (the node's output value). Raises ValueError when an offset is missing, an
+    arena buffer's size is not the node's, or two live buffers overlap."""
+    nodes = {node.name: node for node in graph.nodes}
+    placements = []
+    for placement in schedule_layout(schedule.instructions, alignment).placements:
+        lifetime = placement.lifetime
+        node = nodes.get(lifetime.buffer)
+        if node is None:  # a workspace: the fp32 kernels take none
+            raise ValueError(f"the schedule gives {lifetime.buffer} scratch the generated kernels cannot use")
+        value = node.output
+        if value is None or not in_arena(value):
+            if lifetime.size:
+                raise ValueError(
+                    f"{node.name} writes no arena buffer, but the schedule gives it {lifetime.size} B"
+                )
+            continue
+        size = graph.value(value).nbytes
+        if lifetime.size != size:
+            raise ValueError(f"the schedule gives {value} {lifetime.size} B; it has {size} B")
+        placements.append(Placement(Lifetime(value, lifetime.start, lifetime.end, size), placement.offset))
+    return given_layout(placements, alignment)

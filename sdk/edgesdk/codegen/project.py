@@ -2,8 +2,9 @@
 
 Layout of a project directory (docs/codegen.md has the details)::
 
-    edgesdk.json          manifest: made by edgesdk, options, sizes, builds
+    edgesdk.json          manifest: made by edgesdk, options, sizes, the plan's figures, builds
     arena.json            the arena layout (offset and lifetime of every buffer)
+    plan.json             with --budget (or a given schedule): the planner's schedule the step runs
     README.md             how to build, run and embed it
     Makefile              host build with the system compiler (any board's project)
     src/model.h, model.c  the model's training runtime (API in model.h)
@@ -32,10 +33,28 @@ from edgesdk.build.targets import Target, layout_for
 from edgesdk.codegen import kernels as K
 from edgesdk.codegen.data import DEFAULT_SEED, Dataset, load_dataset
 from edgesdk.codegen.manifest import Manifest, prepare_directory, write_manifest
-from edgesdk.codegen.model import ConstArray, ModelFacts, ModelSource, assemble_model, model_facts
+from edgesdk.codegen.model import (
+    ConstArray,
+    ModelFacts,
+    ModelSource,
+    assemble_model,
+    in_arena,
+    model_facts,
+)
+from edgesdk.codegen.planning import PlannedStep, PlanRequest, given_schedule, load_schedule, plan_project
+from edgesdk.codegen.program import schedule_arena, scheduled_programs
+from edgesdk.codegen.swap import (
+    SIM_FLAGS,
+    SwapTier,
+    emulated_swap_region,
+    predict_counters,
+    swap_tiers,
+    with_swap_region,
+)
 from edgesdk.codegen.templating import render
-from edgesdk.errors import ToolchainError, TrainingError
+from edgesdk.errors import PlanError, ToolchainError, TrainingError
 from edgesdk.frontend import load_model
+from edgesdk.plan.schedule import Schedule
 from edgesdk.train import OptimizerSpec, TrainingGraph, build_training_graph
 
 SOURCES_DIR = "src"
@@ -58,8 +77,12 @@ class ProjectOptions:
     trace: bool = False  # every step reports its output buffer (debugging, equivalence tests)
     report_params: bool = False  # the demo reports the trained parameters
     report_steps: bool = False  # the demo reports every step's loss
+    plan: PlanRequest | None = None  # plan the training step for a RAM budget (edgesdk build --budget)
+    schedule: Schedule | Path | None = None  # or run this schedule (a plan.json): any plan for the graph
 
     def __post_init__(self) -> None:
+        if self.plan is not None and self.schedule is not None:
+            raise PlanError("give either a RAM budget to plan for or a stored schedule, not both")
         if self.batch < 1:
             raise TrainingError(f"--batch must be >= 1, got {self.batch}")
         if self.epochs < 0 or self.steps < 0:
@@ -94,6 +117,13 @@ class GeneratedProject:
     dataset: Dataset | None
     platformio: PlatformIOProject | None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    planned: PlannedStep | None = None  # the schedule the training step runs (None: keep-all)
+    swap: tuple[SwapTier, ...] = ()  # the storage tiers it pages to
+
+    @property
+    def demo_steps(self) -> int:
+        """Training steps the demo program runs."""
+        return int(self.manifest.data["demo_steps"])
 
 
 def resolve_loss(graph: ir.Graph, loss: str) -> str:
@@ -142,7 +172,27 @@ def generate_project(
         f"trainable {options.trainable}, optimizer {tg.optimizer.kind.value} (lr {tg.optimizer.lr:g}), "
         f"loss {tg.loss_kind.value}, batch {tg.batch}, precision {tg.precision.value}",
     )
-    source = assemble_model(tg, trace=options.trace, description=description)
+    planned = _planned(options, tg, board)
+    swap: tuple[SwapTier, ...] = ()
+    if planned is None:
+        source = assemble_model(tg, trace=options.trace, description=description)
+    else:
+        schedule = planned.schedule
+        swap = swap_tiers(board, schedule)
+        description += (
+            f"training step: the {schedule.kind} schedule in plan.json ({planned.method}), RAM budget "
+            f"{schedule.budget_bytes:,} B" + (f", paging to {', '.join(schedule.tiers)}" if swap else ""),
+        )
+        source = assemble_model(
+            tg,
+            programs=scheduled_programs(tg, schedule),
+            train_layout=schedule_arena(tg, schedule, lambda v: in_arena(tg, v, "train")),
+            trace=options.trace,
+            description=description,
+            swap=swap,
+            board_port=board.port if not board.is_host else "",
+        )
+    swap_region = emulated_swap_region(board, swap) if not board.is_host else None
 
     directory = Path(out_dir)
     prepare_directory(directory, force)
@@ -164,7 +214,10 @@ def generate_project(
     if board.is_host:
         write_library(directory / "lib" / LIBRARY_NAME)
     else:
-        pio = _write_board_files(directory, board, notes)
+        pio = _write_board_files(directory, board, notes, swap_region)
+    if planned is not None:
+        (directory / "plan.json").write_text(planned.schedule.to_json() + "\n")
+        notes.extend(planned.notes)
     (directory / "Makefile").write_text(render("Makefile.j2", m=source, library=LIBRARY_NAME))
     (directory / "arena.json").write_text(json.dumps(_arena_document(source), indent=1) + "\n")
     (directory / "README.md").write_text(
@@ -172,6 +225,7 @@ def generate_project(
             "README.md.j2", m=source, board=board, pio=pio, has_data=dataset is not None, library=LIBRARY_NAME
         )
     )
+    steps = demo_steps(options, facts, dataset)
     manifest = write_manifest(
         directory,
         {
@@ -195,16 +249,100 @@ def generate_project(
             ],
             "sources": sources,
             "data": None if dataset is None else {"train": dataset.train_count, "test": dataset.test_count},
+            "demo_steps": steps,
+            "plan": None if planned is None else _plan_document(planned, source, board, swap, steps),
+            "emulated_swap": None
+            if swap_region is None
+            else {"origin": swap_region[0], "size_bytes": swap_region[1]},
             "platformio": None
             if pio is None
             else {"board_env": pio.board_env, "emulated_env": pio.emulated_env},
             "builds": {},
         },
     )
-    return GeneratedProject(directory, board, tg, source, facts, manifest, dataset, pio, tuple(notes))
+    return GeneratedProject(
+        directory, board, tg, source, facts, manifest, dataset, pio, tuple(notes), planned, swap
+    )
 
 
 # ---------------------------------------------------------------- pieces
+
+
+def _planned(options: ProjectOptions, graph: TrainingGraph, board: Board) -> PlannedStep | None:
+    if options.plan is not None:
+        return plan_project(graph, board, options.plan)
+    if isinstance(options.schedule, Schedule):
+        return given_schedule(options.schedule, graph, board)
+    if options.schedule is not None:
+        return load_schedule(options.schedule, graph, board)
+    return None
+
+
+def demo_steps(options: ProjectOptions, facts: ModelFacts, dataset: Dataset | None) -> int:
+    """Training steps the demo runs: every full batch of every epoch, or ``steps``."""
+    if dataset is None:
+        return options.steps
+    return options.epochs * (dataset.train_count // facts.batch)
+
+
+def _plan_document(
+    planned: PlannedStep, source: ModelSource, board: Board, swap: tuple[SwapTier, ...], steps: int
+) -> dict[str, object]:
+    """The plan's figures and what the pager will count, for the build report and `edgesdk run`."""
+    schedule = planned.schedule
+    f = schedule.figures
+    tiers = []
+    for tier in swap:
+        run = predict_counters(schedule, tier, steps, SIM_FLAGS)
+        long_run = predict_counters(schedule, tier, max(steps, 3), SIM_FLAGS)
+        erase_cycles = next(t.erase_cycles for t in board.storage if t.name == tier.name)
+        tiers.append(
+            {
+                "name": tier.name,
+                "slots": list(tier.slot_bytes),
+                "region_bytes": tier.geometry.region_bytes,
+                "sector_bytes": tier.geometry.sector_bytes,
+                "sectors": tier.sectors,
+                "planned_out_bytes": f.paged_out_bytes.get(tier.name, 0),
+                "planned_in_bytes": f.paged_in_bytes.get(tier.name, 0),
+                "planned_erases_per_step": f.erases_per_step.get(tier.name, 0.0),
+                "planned_lifetime_steps": f.lifetime_steps.get(tier.name),
+                "model_erases_per_step": long_run.erases_per_step(),
+                "model_lifetime_steps": long_run.lifetime_steps(erase_cycles) if erase_cycles else None,
+                "driver": None if tier.driver is None else tier.driver.kind,
+                "predicted_run": {
+                    "steps": steps,
+                    "bytes_read": run.bytes_read,
+                    "bytes_programmed": run.bytes_programmed,
+                    "bytes_relocated": sum(s.bytes_relocated for s in run.steps),
+                    "page_outs": sum(s.page_outs for s in run.steps),
+                    "page_ins": sum(s.page_ins for s in run.steps),
+                    "relocations": sum(s.relocations for s in run.steps),
+                    "erases": run.erases,
+                    "sector_erases": list(run.sector_erases),
+                },
+            }
+        )
+    return {
+        "kind": schedule.kind,
+        "method": planned.method,
+        "status": planned.status,
+        "gap": planned.gap,
+        "solve_s": round(planned.solve_s, 3),
+        "objective": schedule.objective,
+        "budget_bytes": schedule.budget_bytes,
+        "resident_bytes": schedule.resident_bytes,
+        "planned_peak_bytes": f.planned_peak_bytes,
+        "peak_ram_bytes": f.peak_ram_bytes,
+        "arena_bytes": f.arena_bytes,
+        "generated_train_arena_bytes": source.train_arena_bytes,
+        "generated_infer_arena_bytes": source.infer_arena_bytes,
+        "recomputations": f.recomputations,
+        "time_s": f.time_s,
+        "energy_j": f.energy_j,
+        "instructions": len(schedule.instructions),
+        "tiers": tiers,
+    }
 
 
 def _load(model: str | Path | bytes | ir.Graph) -> tuple[ir.Graph, str, str | None]:
@@ -260,22 +398,29 @@ def _dataset_context(dataset: Dataset, path: Path | None) -> _DatasetContext:
     )
 
 
-def _write_board_files(directory: Path, board: Board, notes: list[str]) -> PlatformIOProject | None:
-    """platformio.ini + lib/ + linker scripts; without PlatformIO, the library and scripts only."""
+def _write_board_files(
+    directory: Path, board: Board, notes: list[str], swap_region: tuple[int, int] | None
+) -> PlatformIOProject | None:
+    """platformio.ini + lib/ + linker scripts; without PlatformIO, the library and scripts only.
+    With paging, the emulated script gets the ``es_swap`` region of the simulated flash."""
+    pio: PlatformIOProject | None = None
     try:
-        return write_project(directory, board)
+        pio = write_project(directory, board)
     except ToolchainError as error:
         notes.append(f"platformio.ini was not written: {str(error).splitlines()[0]}")
-    write_library(directory / "lib" / LIBRARY_NAME)
+        write_library(directory / "lib" / LIBRARY_NAME)
     scripts = directory / "edgesdk"
     scripts.mkdir(exist_ok=True)
     for target in (Target.BOARD, Target.EMULATED):
         if target is Target.EMULATED and board.emulation is None:
             continue
-        layout = layout_for(board, target)
+        linked = board
+        if target is Target.EMULATED and swap_region is not None:
+            linked = with_swap_region(board, *swap_region)
+        layout = layout_for(linked, target)
         assert layout is not None
-        (scripts / f"{board.name}_{target.value}.ld").write_text(render_linker_script(board, target, layout))
-    return None
+        (scripts / f"{board.name}_{target.value}.ld").write_text(render_linker_script(linked, target, layout))
+    return pio
 
 
 def _options_document(options: ProjectOptions, graph: TrainingGraph) -> dict[str, object]:
