@@ -1,0 +1,136 @@
+/*
+ * fully_connected_int8_bwd.c -- FULLY_CONNECTED backward of an int8 layer
+ * (edgesdk/fully_connected_int8_bwd.h): the loops of fully_connected_f32.c with every int8
+ * element dequantized where it is read.
+ */
+#include "edgesdk/fully_connected_int8_bwd.h"
+
+#include "internal.h"
+
+/* x holds rows of `features` values and y the same rows of `outputs` values; stores rows. */
+static es_status check_rows(const es_dims *in_dims, const es_dims *out_dims, int32_t features,
+                            int32_t outputs, int32_t *rows)
+{
+    ES_TRY(es_check_dims(in_dims));
+    ES_TRY(es_check_dims(out_dims));
+    const int32_t in_count = es_dims_count(in_dims);
+    if (features < 1 || in_count % features != 0 || out_dims->c != outputs) {
+        return ES_ERR_SHAPE;
+    }
+    *rows = in_count / features;
+    return es_dims_count(out_dims) == *rows * outputs ? ES_OK : ES_ERR_SHAPE;
+}
+
+/* Weights {O, 1, 1, K}. */
+static es_status check_weights(const es_dims *w_dims)
+{
+    ES_TRY(es_check_dims(w_dims));
+    return w_dims->h == 1 && w_dims->w == 1 ? ES_OK : ES_ERR_SHAPE;
+}
+
+static int zero_point_ok(int32_t zero_point)
+{
+    return zero_point >= -128 && zero_point <= 127;
+}
+
+es_status es_fully_connected_int8_bwd_in(const es_weights_int8_quant *wq,
+                                         const es_dims *out_dims, const float *dz,
+                                         const es_dims *w_dims, const int8_t *w,
+                                         const es_dims *in_dims, float *dx)
+{
+    if (dz == NULL || w == NULL || dx == NULL || wq == NULL || wq->scale == NULL ||
+        !zero_point_ok(wq->zero_point)) {
+        return ES_ERR_ARG;
+    }
+    ES_TRY(check_weights(w_dims));
+    int32_t rows = 0;
+    ES_TRY(check_rows(in_dims, out_dims, w_dims->c, w_dims->n, &rows));
+    const int32_t k_n = w_dims->c, o_n = w_dims->n, zp = wq->zero_point;
+
+    for (int32_t r = 0; r < rows; ++r) {
+        float *g = dx + r * k_n;
+        const float *d = dz + r * o_n;
+        for (int32_t k = 0; k < k_n; ++k) {
+            g[k] = 0.0f;
+        }
+        for (int32_t o = 0; o < o_n; ++o) {
+            const int8_t *wo = w + o * k_n;
+            const float s = wq->scale[o], dv = d[o];
+            for (int32_t k = 0; k < k_n; ++k) {
+                g[k] += dv * es_dequantize_int8(s, zp, wo[k]);
+            }
+        }
+    }
+    return ES_OK;
+}
+
+/* One output row o of the weight gradient: g[k] = sum over rows r of dz[r,o] * x[r,k]. */
+static void grad_row(const es_affine_int8_params *xq, const float *dz, const int8_t *in,
+                     int32_t rows, int32_t k_n, int32_t o_n, int32_t o, float *g)
+{
+    const float scale = xq->scale;
+    const int32_t zp = xq->zero_point;
+    for (int32_t k = 0; k < k_n; ++k) {
+        g[k] = 0.0f;
+    }
+    for (int32_t r = 0; r < rows; ++r) {
+        const float d = dz[r * o_n + o];
+        const int8_t *x = in + r * k_n;
+        for (int32_t k = 0; k < k_n; ++k) {
+            g[k] += d * es_dequantize_int8(scale, zp, x[k]);
+        }
+    }
+}
+
+es_status es_fully_connected_int8_bwd_w(const es_affine_int8_params *xq,
+                                        const es_dims *out_dims, const float *dz,
+                                        const es_dims *in_dims, const int8_t *in,
+                                        const es_dims *dw_dims, float *dw)
+{
+    if (dz == NULL || in == NULL || dw == NULL || xq == NULL || !zero_point_ok(xq->zero_point)) {
+        return ES_ERR_ARG;
+    }
+    ES_TRY(check_weights(dw_dims));
+    ES_TRY(es_check_dims(out_dims));
+    int32_t rows = 0;
+    ES_TRY(check_rows(in_dims, out_dims, dw_dims->c, out_dims->c, &rows));
+    if (dw_dims->n > out_dims->c) {
+        return ES_ERR_SHAPE;
+    }
+    const int32_t k_n = dw_dims->c, o_n = out_dims->c;
+    for (int32_t o = 0; o < dw_dims->n; ++o) {
+        grad_row(xq, dz, in, rows, k_n, o_n, o, dw + o * k_n);
+    }
+    return ES_OK;
+}
+
+es_status es_fully_connected_int8_bwd_w_qas(const es_affine_int8_params *xq,
+                                            const es_qas_layer_params *qas,
+                                            const es_dims *out_dims, const float *dz,
+                                            const es_dims *in_dims, const int8_t *in,
+                                            const es_dims *w_dims, int8_t *w,
+                                            float *master, uint32_t *rng_state, float *scratch)
+{
+    if (dz == NULL || in == NULL || w == NULL || scratch == NULL || xq == NULL ||
+        !zero_point_ok(xq->zero_point)) {
+        return ES_ERR_ARG;
+    }
+    ES_TRY(check_weights(w_dims));
+    int32_t rows = 0;
+    ES_TRY(check_rows(in_dims, out_dims, w_dims->c, w_dims->n, &rows));
+    if (!es_qas_layer_ok(qas, w_dims->n, master, rng_state)) {
+        return ES_ERR_ARG;
+    }
+    const int32_t k_n = w_dims->c, o_n = w_dims->n;
+    for (int32_t o = 0; o < qas->channels; ++o) {
+        grad_row(xq, dz, in, rows, k_n, o_n, o, scratch);
+        ES_TRY(es_qas_int8_chunk(qas, k_n, k_n, qas->factor + o, scratch,
+                                 master != NULL ? master + o * k_n : NULL, rng_state, w + o * k_n));
+    }
+    return ES_OK;
+}
+
+size_t es_fully_connected_int8_bwd_w_qas_scratch_size(const es_dims *w_dims)
+{
+    return w_dims != NULL && w_dims->c > 0 ? (size_t)w_dims->c * sizeof(float) : 0u;
+}
