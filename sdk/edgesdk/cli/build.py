@@ -1,13 +1,24 @@
-"""``edgesdk build``: write the C training project for a model and a board, optionally compile it."""
+"""``edgesdk build``: write the C training project for a model and a board, optionally compile it.
+
+With ``--budget`` the training step is planned first (recomputation and paging to flash so that
+it fits the RAM budget) and generated as the plan's instruction sequence; plan.json is stored
+beside the code and the report shows planned against measured RAM and the flash wear.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
+from edgesdk.boards import load_board
 from edgesdk.codegen.firmware import BuiltFirmware, compile_project
+from edgesdk.codegen.planning import PlanRequest
 from edgesdk.codegen.project import GeneratedProject, ProjectOptions, generate_project
+from edgesdk.codegen.report import measure_ram, plan_lines, ram_lines
+from edgesdk.errors import PlanError
+from edgesdk.plan.units import kb, parse_size
 
 
 @click.command("build")
@@ -40,6 +51,34 @@ from edgesdk.codegen.project import GeneratedProject, ProjectOptions, generate_p
     "--steps", type=int, default=3, show_default=True,
     help="Training steps on pseudo-random data (without --data).",
 )
+@click.option(
+    "--budget", default=None,
+    help="RAM budget for resident state + arena, e.g. 96KB: plan recomputation and paging to fit it "
+    "(without it every buffer stays in RAM).",
+)
+@click.option(
+    "--objective", type=click.Choice(["energy", "time"]), default="energy", show_default=True,
+    help="With --budget: what the plan minimizes per step.",
+)
+@click.option(
+    "--runtime-budget", default=None, help="With --budget: longest step, 1.3x (of keep-all) or 2.5s."
+)
+@click.option(
+    "--tier", default=None,
+    help="With --budget: storage tier to page to (default: the board's QSPI NOR if it has one).",
+)
+@click.option("--max-erases", type=float, default=None, help="With --budget: cap on sector erases per step.")
+@click.option(
+    "--time-limit", type=float, default=30.0, show_default=True, help="With --budget: planner seconds."
+)
+@click.option(
+    "--remat/--no-remat", default=True, show_default=True, help="With --budget: allow recomputation."
+)
+@click.option("--paging/--no-paging", default=True, show_default=True, help="With --budget: allow paging.")
+@click.option(
+    "--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Run this stored schedule (a plan.json, e.g. from `edgesdk plan --schedule`) instead of planning.",
+)
 @click.option("--compile", "do_compile", is_flag=True, help="Also compile it and print the size report.")
 @click.option("--force", is_flag=True, help="Replace a project directory edgesdk made before.")
 @click.option("--trace", is_flag=True, help="Generated code reports every step's output (debugging).")
@@ -55,6 +94,15 @@ def command(
     data: Path | None,
     epochs: int,
     steps: int,
+    budget: str | None,
+    objective: str,
+    runtime_budget: str | None,
+    tier: str | None,
+    max_erases: float | None,
+    time_limit: float,
+    remat: bool,
+    paging: bool,
+    plan_file: Path | None,
     do_compile: bool,
     force: bool,
     trace: bool,
@@ -64,11 +112,28 @@ def command(
     Host projects build with the system compiler (a Makefile); board projects are PlatformIO
     projects with an env for the real board and one for its QEMU stand-in. Then `edgesdk run`.
     """
+    the_board = load_board(board)
+    request = None
+    if budget is not None:
+        budget_bytes = parse_size(budget)
+        if budget_bytes > the_board.sram_bytes:
+            raise PlanError(
+                f"the budget {kb(budget_bytes)} is more than the {kb(the_board.sram_bytes)} of SRAM "
+                f"{the_board.name} has; pass --budget at most {the_board.sram_bytes // 1024}KB"
+            )
+        request = PlanRequest(
+            budget_bytes=budget_bytes, objective=objective, runtime_budget=runtime_budget, tier=tier,
+            time_limit_s=time_limit, allow_remat=remat, allow_paging=paging, max_erases_per_step=max_erases,
+        )
+    elif plan_file is None and (runtime_budget or tier or max_erases is not None):
+        raise PlanError(
+            "--runtime-budget, --tier and --max-erases shape a plan: give a RAM budget with --budget"
+        )
     options = ProjectOptions(
         trainable=trainable, optimizer=optimizer, lr=lr, loss=loss, batch=batch, data=data,
-        epochs=epochs, steps=steps, trace=trace,
+        epochs=epochs, steps=steps, trace=trace, plan=request, schedule=plan_file,
     )
-    project = generate_project(model, board, out_dir, options, force=force)
+    project = generate_project(model, the_board, out_dir, options, force=force)
     _print_project(project)
     if not do_compile:
         click.echo(f"\nnext: edgesdk run {out_dir}" + ("" if project.board.is_host else " --emulate"))
@@ -83,7 +148,7 @@ def command(
                f"{emulated.firmware.path}")
     real = compile_project(out_dir, "board")
     click.echo(f"compiled with the real board's flags ({real.tool}): {real.firmware.path}")
-    _print_report(real)
+    _print_report(real, project)
     click.echo(f"\nnext: edgesdk run {out_dir} --emulate")
 
 
@@ -104,10 +169,23 @@ def _print_project(project: GeneratedProject) -> None:
     if project.platformio is not None:
         click.echo(f"  PlatformIO  envs {project.platformio.board_env} (board) and "
                    f"{project.platformio.emulated_env} (QEMU)")
+    plan = _plan(project)
+    if plan is not None:
+        for line in plan_lines(plan, project.board.sram_bytes):
+            click.echo(line if line.startswith("  ") else f"  {line}")
+        click.echo(f"  schedule    {project.directory / 'plan.json'}")
     for note in project.notes:
         click.echo(f"  note: {note}")
 
 
-def _print_report(built: BuiltFirmware) -> None:
+def _plan(project: GeneratedProject) -> dict[str, Any] | None:
+    return project.manifest.data.get("plan")
+
+
+def _print_report(built: BuiltFirmware, project: GeneratedProject) -> None:
     report = built.report()
     click.echo(report.format())
+    ram = measure_ram(report, project.manifest.data["symbols"])
+    click.echo("planned against measured RAM (the real board's firmware):")
+    for line in ram_lines(_plan(project), project.manifest.data["memory"], ram):
+        click.echo(line)

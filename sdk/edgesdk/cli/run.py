@@ -10,8 +10,10 @@ import click
 
 from edgesdk.codegen.firmware import ProjectRun, run_project
 from edgesdk.codegen.manifest import read_manifest
+from edgesdk.codegen.report import pager_lines
 
-HIDDEN_KEYS = ("params", "trace.", "infer.output")  # large arrays: in the Python API, not the summary
+# large arrays and per-tier counters: in the Python API and the pager comparison, not the summary
+HIDDEN_KEYS = ("params", "trace.", "infer.output", "pager.", "swap.")
 
 
 @click.command("run")
@@ -28,10 +30,37 @@ def command(project: Path, emulate: bool, as_json: bool, timeout: float, rebuild
     """
     manifest = read_manifest(project)
     done = run_project(project, emulate=emulate, timeout_s=timeout, rebuild=rebuild)
+    plan = manifest.data.get("plan")
     if as_json:
-        click.echo(json.dumps(_document(project, manifest.board, done), indent=2))
-    else:
-        click.echo(_readable(manifest.board, done))
+        document = _document(project, manifest.board, done)
+        if plan is not None:
+            document["pager"] = _pager_document(plan, done)
+        click.echo(json.dumps(document, indent=2))
+        return
+    click.echo(_readable(manifest.board, done))
+    if plan is not None and plan["tiers"]:
+        lines, all_equal = pager_lines(plan, done.results)
+        click.echo("\n".join(lines))
+        click.echo(
+            "  every counter as the pager model predicted"
+            if all_equal
+            else "  some counters differ from the prediction (see above)"
+        )
+
+
+def _pager_document(plan: dict[str, Any], done: ProjectRun) -> dict[str, Any]:
+    """Per tier: the counters the firmware printed and the ones predicted for the run."""
+    values = done.results.values
+    tiers = {}
+    for tier in plan["tiers"]:
+        prefix = f"pager.{tier['name']}."
+        measured = {
+            key[len(prefix):]: value for key, value in values.items() if key.startswith(prefix)
+        }
+        measured["violations"] = values.get(f"swap.{tier['name']}.violations")
+        tiers[tier["name"]] = {"measured": measured, "predicted": tier["predicted_run"]}
+    _lines, all_equal = pager_lines(plan, done.results)
+    return {"tiers": tiers, "as_predicted": all_equal}
 
 
 def _document(project: Path, board: str, done: ProjectRun) -> dict[str, Any]:

@@ -248,6 +248,7 @@ def generate_project(
                 for p in source.saved_params
             ],
             "sources": sources,
+            "symbols": _symbols(source),
             "data": None if dataset is None else {"train": dataset.train_count, "test": dataset.test_count},
             "demo_steps": steps,
             "plan": None if planned is None else _plan_document(planned, source, board, swap, steps),
@@ -276,6 +277,20 @@ def _planned(options: ProjectOptions, graph: TrainingGraph, board: Board) -> Pla
     if options.schedule is not None:
         return load_schedule(options.schedule, graph, board)
     return None
+
+
+def _symbols(source: ModelSource) -> dict[str, list[str]]:
+    """The C names of the RAM the build report measures in the ELF, by group."""
+    pager = ["es_pager_scratch"] if source.pager_tiers else []
+    for tier in source.pager_tiers:
+        pager += [tier.pager, tier.device, tier.slot_state, tier.erases, tier.driver_state]
+    state = [a.name for a in (*source.parameters, *source.gradients, *source.optimizer_state)]
+    return {
+        "arena": ["es_arena"],
+        "state": [*state, "es_step"],
+        "io": ["batch_x", "batch_labels", "batch_out", "predicted"],
+        "pager": pager,
+    }
 
 
 def demo_steps(options: ProjectOptions, facts: ModelFacts, dataset: Dataset | None) -> int:
@@ -309,6 +324,7 @@ def _plan_document(
                 "planned_lifetime_steps": f.lifetime_steps.get(tier.name),
                 "model_erases_per_step": long_run.erases_per_step(),
                 "model_lifetime_steps": long_run.lifetime_steps(erase_cycles) if erase_cycles else None,
+                "erase_cycles": erase_cycles,
                 "driver": None if tier.driver is None else tier.driver.kind,
                 "predicted_run": {
                     "steps": steps,
