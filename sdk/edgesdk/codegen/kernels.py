@@ -60,6 +60,17 @@ class StructArg:
     ctype: str
     hint: str  # preferred name; identical structs are shared
     fields: tuple[tuple[str, str], ...]
+    arrays: tuple[tuple[str, ConstArrayArg], ...] = ()  # pointer fields set to const arrays (int8)
+
+
+@dataclass(frozen=True)
+class ConstArrayArg:
+    """``name``: a ``static const <ctype> name[]`` in flash holding ``values`` (C literals); an
+    argument or (``StructArg.arrays``) a struct field. Identical arrays are shared."""
+
+    ctype: str
+    hint: str
+    values: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,10 @@ class StepArg:
     """The 1-based optimizer step counter (Adam's bias correction)."""
 
 
-Arg = DimsArg | DimsListArg | StructArg | BufferArg | BufferListArg | LiteralArg | LossArg | StepArg
+Arg = (
+    DimsArg | DimsListArg | StructArg | BufferArg | BufferListArg | LiteralArg | LossArg | StepArg
+    | ConstArrayArg
+)
 
 
 @dataclass(frozen=True)
@@ -162,6 +176,16 @@ def _hint(node: Node, suffix: str) -> str:
 # ---------------------------------------------------------------- parameter structs
 
 
+_DEPTHWISE = (
+    C.DEPTHWISE_CONV_2D_FWD,
+    C.DEPTHWISE_CONV_2D_BWD_IN,
+    C.DEPTHWISE_CONV_2D_BWD_W,
+    C.DEPTHWISE_CONV_2D_BWD_IN_INT8,
+    C.DEPTHWISE_CONV_2D_BWD_W_INT8,
+    C.DEPTHWISE_CONV_2D_BWD_W_QAS,
+)
+
+
 def _conv_struct(node: Node, source: ir.Graph | None) -> StructArg:
     a = node.attrs
     top, _, left, _ = a["pad"]
@@ -173,7 +197,7 @@ def _conv_struct(node: Node, source: ir.Graph | None) -> StructArg:
         ("pad_top", str(top)),
         ("pad_left", str(left)),
     ]
-    if node.compute in (C.DEPTHWISE_CONV_2D_FWD, C.DEPTHWISE_CONV_2D_BWD_IN, C.DEPTHWISE_CONV_2D_BWD_W):
+    if node.compute in _DEPTHWISE:
         fields.append(("depth_multiplier", str(a["depth_multiplier"])))
         ctype = "es_depthwise_conv2d_params"
     else:
@@ -616,6 +640,461 @@ def _adam(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
     return (KernelCall("es_adam_f32_update", args),)
 
 
+# ---------------------------------------------------------------- int8 rows (docs/int8-codegen.md)
+#
+# Forward: the TFLite-Micro-exact kernels of edgesdk/kernels_int8.h, their constants from the node's
+# attrs["params"] (edgesdk.quant.params), per-channel multipliers/shifts as const arrays. Backward
+# and updates: edgesdk/train_int8.h (dequantization inside the kernels, QAS updates).
+
+INT32_MIN_LITERAL = "(-2147483647 - 1)"
+
+
+def c_int(value: int) -> str:
+    """A C literal of an int32 value (INT32_MIN written so that it stays an int)."""
+    value = int(value)
+    return INT32_MIN_LITERAL if value == -(2**31) else str(value)
+
+
+def _int_array(hint: str, values: Sequence[int]) -> ConstArrayArg:
+    return ConstArrayArg("int32_t", hint, tuple(c_int(v) for v in values))
+
+
+def _float_array(hint: str, values: Sequence[float]) -> ConstArrayArg:
+    return ConstArrayArg("float", hint, tuple(c_floats(np.asarray(values, dtype=np.float32))))
+
+
+def _requant_arrays(node: Node, params) -> tuple[tuple[str, ConstArrayArg], ...]:  # noqa: ANN001
+    return (
+        ("multiplier", _int_array(_hint(node, "multiplier"), params.multiplier)),
+        ("shift", _int_array(_hint(node, "shift"), params.shift)),
+    )
+
+
+def _conv_int8_struct(node: Node) -> StructArg:
+    p = node.attrs["params"]
+    depthwise = node.compute is C.DEPTHWISE_CONV_2D_INT8_FWD
+    fields = [
+        ("stride_h", str(p.stride[0])),
+        ("stride_w", str(p.stride[1])),
+        ("dilation_h", str(p.dilation[0])),
+        ("dilation_w", str(p.dilation[1])),
+        ("pad_top", str(p.pad_top)),
+        ("pad_left", str(p.pad_left)),
+    ]
+    if depthwise:
+        fields.append(("depth_multiplier", str(p.depth_multiplier)))
+    fields += [
+        ("input_offset", str(p.input_offset)),
+        ("output_offset", str(p.output_offset)),
+        ("act_min", str(p.act_min)),
+        ("act_max", str(p.act_max)),
+    ]
+    ctype = "es_depthwise_conv2d_int8_params" if depthwise else "es_conv2d_int8_params"
+    return StructArg(ctype, _hint(node, "q"), tuple(fields), _requant_arrays(node, p))
+
+
+def _conv_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    function = "es_conv2d_int8_fwd" if n.compute is C.CONV_2D_INT8_FWD else "es_depthwise_conv2d_int8_fwd"
+    bias: Arg = BufferArg(n.inputs[2]) if a["has_bias"] else LiteralArg("NULL")
+    args = (
+        _conv_int8_struct(n),
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["w_shape"])),
+        BufferArg(n.inputs[1]),
+        bias,
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall(function, args),)
+
+
+def _fc_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a, p = n.attrs, n.attrs["params"]
+    fields = (
+        ("input_offset", str(p.input_offset)),
+        ("weights_offset", str(p.weights_offset)),
+        ("output_offset", str(p.output_offset)),
+        ("act_min", str(p.act_min)),
+        ("act_max", str(p.act_max)),
+    )
+    struct = StructArg("es_fully_connected_int8_params", _hint(n, "q"), fields, _requant_arrays(n, p))
+    bias: Arg = BufferArg(n.inputs[2]) if a["has_bias"] else LiteralArg("NULL")
+    args = (
+        struct,
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["w_shape"])),
+        BufferArg(n.inputs[1]),
+        bias,
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_fully_connected_int8_fwd", args),)
+
+
+def _fields(params, names: Sequence[str]) -> tuple[tuple[str, str], ...]:  # noqa: ANN001
+    return tuple((name, c_int(getattr(params, name))) for name in names)
+
+
+def _add_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a, p = n.attrs, n.attrs["params"]
+    names = (
+        "input1_offset", "input2_offset", "output_offset", "left_shift", "input1_multiplier", "input1_shift",
+        "input2_multiplier", "input2_shift", "output_multiplier", "output_shift", "act_min", "act_max",
+    )
+    rank = len(a["y_shape"])
+
+    def aligned(shape: Sequence[int]) -> Dims4:  # numpy broadcasting aligns trailing axes
+        return es_dims((1,) * (rank - len(shape)) + tuple(shape))
+
+    args = (
+        StructArg("es_add_int8_params", _hint(n, "q"), _fields(p, names)),
+        DimsArg(aligned(a["a_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(aligned(a["b_shape"])),
+        BufferArg(n.inputs[1]),
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_add_int8_fwd", args),)
+
+
+def _logistic_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    names = ("input_zero_point", "input_range_radius", "input_multiplier", "input_left_shift")
+    struct = StructArg("es_logistic_int8_params", _hint(n, "q"), _fields(n.attrs["params"], names))
+    args = (struct, _flat(n), BufferArg(n.inputs[0]), BufferArg(_out(n)))
+    return (KernelCall("es_logistic_int8_fwd", args),)
+
+
+def _softmax_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    names = ("input_multiplier", "input_left_shift", "diff_min")
+    struct = StructArg("es_softmax_int8_params", _hint(n, "q"), _fields(n.attrs["params"], names))
+    args = (struct, _rows(n), BufferArg(n.inputs[0]), BufferArg(_out(n)))
+    return (KernelCall("es_softmax_int8_fwd", args),)
+
+
+def _pool_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a, p = n.attrs, n.attrs["params"]
+    fields = (
+        ("filter_h", str(p.filter[0])),
+        ("filter_w", str(p.filter[1])),
+        ("stride_h", str(p.stride[0])),
+        ("stride_w", str(p.stride[1])),
+        ("pad_top", str(p.pad_top)),
+        ("pad_left", str(p.pad_left)),
+        ("act_min", str(p.act_min)),
+        ("act_max", str(p.act_max)),
+    )
+    average = n.compute is C.AVERAGE_POOL_2D_INT8_FWD
+    function = "es_avg_pool2d_int8_fwd" if average else "es_max_pool2d_int8_fwd"
+    args = (
+        StructArg("es_pool2d_int8_params", _hint(n, "q"), fields),
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall(function, args),)
+
+
+def _mean_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    x, y = _mean_dims(n)
+    names = ("input_zero_point", "output_zero_point", "multiplier", "shift")
+    struct = StructArg("es_mean_int8_params", _hint(n, "q"), _fields(n.attrs["params"], names))
+    return (KernelCall("es_mean_hw_int8_fwd", (struct, x, BufferArg(n.inputs[0]), y, BufferArg(_out(n)))),)
+
+
+def _pad_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a, p = n.attrs, n.attrs["params"]
+    x_shape = a["x_shape"]
+    before, after = [0, 0, 0, 0], [0, 0, 0, 0]
+    for axis, (b, e) in enumerate(p.paddings):
+        target = es_axis(len(x_shape), axis)
+        before[target], after[target] = int(b), int(e)
+    fields = (("before", _ints(before)), ("after", _ints(after)), ("pad_value", str(p.pad_value)))
+    args = (
+        StructArg("es_pad_int8_params", _hint(n, "q"), fields),
+        DimsArg(es_dims(x_shape)),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_pad_int8_fwd", args),)
+
+
+def _concat_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a, p = n.attrs, n.attrs["params"]
+    rank = len(a["y_shape"])
+    fields = (
+        ("axis", str(es_axis(rank, int(a["axis"])))),
+        ("act_min", str(p.act_min)),
+        ("act_max", str(p.act_max)),
+    )
+    requant = tuple(
+        "{" + ", ".join(c_int(v) for v in (q.input_offset, q.output_offset, q.multiplier, q.shift)) + "}"
+        for q in p.inputs
+    )
+    shapes = tuple(es_dims(s) for s in a["in_shapes"])
+    args = (
+        StructArg("es_concat_int8_params", _hint(n, "q"), fields),
+        LiteralArg(str(len(shapes))),
+        DimsListArg(_hint(n, "in_dims"), shapes),
+        BufferListArg("inputs", tuple(n.inputs)),
+        ConstArrayArg("es_requant_int8_params", _hint(n, "requant"), requant),
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_concat_int8_fwd", args),)
+
+
+def _affine_struct(n: Node, hint: str, scale: float, zero_point: int) -> StructArg:
+    fields = (("scale", c_float(scale)), ("zero_point", str(int(zero_point))))
+    return StructArg("es_affine_int8_params", _hint(n, hint), fields)
+
+
+def _quantize_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    p = n.attrs["params"]
+    struct = _affine_struct(n, "q", p.scale, p.zero_point)
+    args = (struct, _flat(n), BufferArg(n.inputs[0]), BufferArg(_out(n)))
+    quantize = n.compute is C.QUANTIZE_INT8_FWD
+    function = "es_quantize_f32_int8_fwd" if quantize else "es_dequantize_int8_f32_fwd"
+    return (KernelCall(function, args),)
+
+
+def _requantize_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    names = ("input_offset", "output_offset", "multiplier", "shift")
+    struct = StructArg("es_requant_int8_params", _hint(n, "q"), _fields(n.attrs["params"], names))
+    args = (struct, _flat(n), BufferArg(n.inputs[0]), BufferArg(_out(n)))
+    return (KernelCall("es_requantize_int8_fwd", args),)
+
+
+def _loss_int8(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    xent = n.compute is C.LOSS_SOFTMAX_XENT_INT8
+    fields = (
+        ("scale", c_float(a["scale"])),
+        ("zero_point", str(int(a["zero_point"]))),
+        ("beta", c_float(a["beta"] if xent else 1.0)),
+    )
+    struct = StructArg("es_loss_int8_params", "loss_q", fields)
+    dims = _rows(n) if xent else _flat(n)
+    function = "es_loss_softmax_xent_int8" if xent else "es_loss_mse_int8"
+    args = (struct, dims, BufferArg(n.inputs[0]), BufferArg(n.inputs[1]), LossArg(), BufferArg(_out(n)))
+    return (KernelCall(function, args),)
+
+
+def _act_bwd_int8(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    args = (
+        LiteralArg(str(int(a["act_min"]))),
+        LiteralArg(str(int(a["act_max"]))),
+        _flat(n),
+        BufferArg(n.inputs[0]),
+        BufferArg(n.inputs[1]),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_act_int8_bwd", args),)
+
+
+def _weights_quant(n: Node) -> StructArg:
+    a = n.attrs
+    fields = (("zero_point", str(int(a["w_zero_point"]))),)
+    array = _float_array(_hint(n, "w_scale"), a["w_scale"])
+    return StructArg("es_weights_int8_quant", _hint(n, "wq"), fields, (("scale", array),))
+
+
+def _activation_quant(n: Node, role: str) -> StructArg:
+    return _affine_struct(n, f"{role}q", n.attrs[f"{role}_scale"], n.attrs[f"{role}_zero_point"])
+
+
+def _conv_bwd_in_int8(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    depthwise = n.compute is C.DEPTHWISE_CONV_2D_BWD_IN_INT8
+    function = "es_depthwise_conv2d_int8_bwd_in" if depthwise else "es_conv2d_int8_bwd_in"
+    args = (
+        _conv_struct(n, g),
+        _weights_quant(n),
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["w_shape"])),
+        BufferArg(n.inputs[1]),
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall(function, args),)
+
+
+def _conv_bwd_w_int8(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    k, w = int(a["channels"]), tuple(a["w_shape"])
+    if n.compute is C.CONV_2D_BWD_W_INT8:
+        function, dw = "es_conv2d_int8_bwd_w", (k, *w[1:])
+    else:
+        function, dw = "es_depthwise_conv2d_int8_bwd_w", (*w[:3], k)
+    args = (
+        _conv_struct(n, g),
+        _activation_quant(n, "x"),
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(n.inputs[1]),
+        DimsArg(es_dims(dw)),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall(function, args),)
+
+
+def _fc_bwd_in_int8(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    args = (
+        _weights_quant(n),
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["w_shape"])),
+        BufferArg(n.inputs[1]),
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_fully_connected_int8_bwd_in", args),)
+
+
+def _fc_bwd_w_int8(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    args = (
+        _activation_quant(n, "x"),
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(n.inputs[1]),
+        DimsArg(es_dims((int(a["channels"]), int(a["w_shape"][1])))),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_fully_connected_int8_bwd_w", args),)
+
+
+def _logistic_bwd_int8(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    quant = _activation_quant(n, "y")
+    args = (quant, _flat(n), BufferArg(n.inputs[0]), BufferArg(n.inputs[1]), BufferArg(_out(n)))
+    return (KernelCall("es_logistic_int8_bwd", args),)
+
+
+def _softmax_bwd_int8(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    args = (
+        _softmax_struct(n),
+        _activation_quant(n, "y"),
+        _rows(n),
+        BufferArg(n.inputs[0]),
+        BufferArg(n.inputs[1]),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_softmax_int8_bwd", args),)
+
+
+def _max_pool_bwd_int8(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    args = (
+        _pool_struct(n, g),
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(n.inputs[1]),
+        BufferArg(_out(n)),
+    )
+    return (KernelCall("es_max_pool2d_int8_bwd", args),)
+
+
+ROUNDING_ENUM = {"nearest": "ES_ROUND_NEAREST", "stochastic": "ES_ROUND_STOCHASTIC"}
+
+
+def _update_state(n: Node, first: int) -> tuple[Arg, Arg]:
+    """The master copy and xorshift32 state arguments of an update (NULL when absent): the
+    inputs after the first ``first`` ones, in the graph's order (master, then rng)."""
+    rest = list(n.inputs[first:])
+    master: Arg = BufferArg(rest.pop(0)) if n.attrs["master"] else LiteralArg("NULL")
+    rng: Arg = BufferArg(rest.pop(0)) if n.attrs["rounding"].value == "stochastic" else LiteralArg("NULL")
+    return master, rng
+
+
+def _qas_layer(n: Node) -> StructArg:
+    a = n.attrs
+    fields = (
+        ("lr", c_float(a["lr"])),
+        ("rounding", ROUNDING_ENUM[a["rounding"].value]),
+        ("channels", str(int(a["channels"]))),
+    )
+    array = _float_array(f"{n.inputs[0]}_factor", a["factor"])
+    return StructArg("es_qas_layer_params", f"{n.inputs[0]}_qas", fields, (("factor", array),))
+
+
+def qas_span(n: Node) -> StructArg:
+    """An update's ``es_qas_span`` (the graph's QasSpan)."""
+    s = n.attrs["span"]
+    names = ("rows", "cols", "param_stride", "grad_stride", "per_channel")
+    fields = tuple((name, str(int(getattr(s, name)))) for name in names)
+    return StructArg("es_qas_span", f"{n.inputs[0]}_span", fields)
+
+
+SCRATCH = LiteralArg("es_qas_scratch")  # the fused updates' chunk scratch (model.c's int8 section)
+
+
+def _qas_update(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    params = StructArg(
+        "es_qas_params", "qas", (("lr", c_float(a["lr"])), ("rounding", ROUNDING_ENUM[a["rounding"].value]))
+    )
+    weight = n.compute is C.QAS_UPDATE_INT8
+    factor = _float_array(f"{n.inputs[0]}_factor", a["factor"])
+    master, rng = _update_state(n, 2)
+    head = (params, qas_span(n), factor, BufferArg(n.inputs[1]))
+    if a["master"]:
+        function = "es_qas_int8_master_update" if weight else "es_qas_int32_master_update"
+        return (KernelCall(function, (*head, master, BufferArg(n.inputs[0]))),)
+    function = "es_qas_int8_update" if weight else "es_qas_int32_update"
+    return (KernelCall(function, (*head, rng, BufferArg(n.inputs[0]))),)
+
+
+def _bwd_w_qas(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    a = n.attrs
+    w, dz, x = n.inputs[:3]
+    master, rng = _update_state(n, 3)
+    if n.compute is C.FULLY_CONNECTED_BWD_W_QAS:
+        function, head = "es_fully_connected_int8_bwd_w_qas", (_activation_quant(n, "x"),)
+    else:
+        depthwise = n.compute is C.DEPTHWISE_CONV_2D_BWD_W_QAS
+        function = "es_depthwise_conv2d_int8_bwd_w_qas" if depthwise else "es_conv2d_int8_bwd_w_qas"
+        head = (_conv_struct(n, g), _activation_quant(n, "x"))
+    args = (
+        *head,
+        _qas_layer(n),
+        DimsArg(es_dims(a["y_shape"])),
+        BufferArg(dz),
+        DimsArg(es_dims(a["x_shape"])),
+        BufferArg(x),
+        DimsArg(es_dims(a["w_shape"])),
+        BufferArg(w),
+        master,
+        rng,
+        SCRATCH,
+    )
+    return (KernelCall(function, args),)
+
+
+def _bias_bwd_qas(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    master, rng = _update_state(n, 2)
+    args = (
+        _qas_layer(n),
+        DimsArg(es_dims(n.attrs["y_shape"])),
+        BufferArg(n.inputs[1]),
+        BufferArg(n.inputs[0]),
+        master,
+        rng,
+        SCRATCH,
+    )
+    return (KernelCall("es_bias_int32_bwd_qas", args),)
+
+
 def _out(node: Node) -> str:
     assert node.output is not None, node.name
     return node.output
@@ -657,6 +1136,39 @@ KERNEL_CALLS: Mapping[Compute, Callable[[Node, ir.Graph | None], tuple[KernelCal
         C.SGD_UPDATE: _sgd,
         C.MOMENTUM_UPDATE: _momentum,
         C.ADAM_UPDATE: _adam,
+        # int8 precision
+        C.CONV_2D_INT8_FWD: _conv_int8_fwd,
+        C.DEPTHWISE_CONV_2D_INT8_FWD: _conv_int8_fwd,
+        C.FULLY_CONNECTED_INT8_FWD: _fc_int8_fwd,
+        C.ADD_INT8_FWD: _add_int8_fwd,
+        C.LOGISTIC_INT8_FWD: _logistic_int8_fwd,
+        C.SOFTMAX_INT8_FWD: _softmax_int8_fwd,
+        C.AVERAGE_POOL_2D_INT8_FWD: _pool_int8_fwd,
+        C.MAX_POOL_2D_INT8_FWD: _pool_int8_fwd,
+        C.MEAN_INT8_FWD: _mean_int8_fwd,
+        C.PAD_INT8_FWD: _pad_int8_fwd,
+        C.CONCATENATION_INT8_FWD: _concat_int8_fwd,
+        C.QUANTIZE_INT8_FWD: _quantize_int8_fwd,
+        C.REQUANTIZE_INT8_FWD: _requantize_int8_fwd,
+        C.DEQUANTIZE_INT8_FWD: _quantize_int8_fwd,
+        C.LOSS_SOFTMAX_XENT_INT8: _loss_int8,
+        C.LOSS_MSE_INT8: _loss_int8,
+        C.ACT_BWD_INT8: _act_bwd_int8,
+        C.CONV_2D_BWD_IN_INT8: _conv_bwd_in_int8,
+        C.CONV_2D_BWD_W_INT8: _conv_bwd_w_int8,
+        C.DEPTHWISE_CONV_2D_BWD_IN_INT8: _conv_bwd_in_int8,
+        C.DEPTHWISE_CONV_2D_BWD_W_INT8: _conv_bwd_w_int8,
+        C.FULLY_CONNECTED_BWD_IN_INT8: _fc_bwd_in_int8,
+        C.FULLY_CONNECTED_BWD_W_INT8: _fc_bwd_w_int8,
+        C.LOGISTIC_BWD_INT8: _logistic_bwd_int8,
+        C.SOFTMAX_BWD_INT8: _softmax_bwd_int8,
+        C.MAX_POOL_2D_BWD_INT8: _max_pool_bwd_int8,
+        C.QAS_UPDATE_INT8: _qas_update,
+        C.QAS_UPDATE_INT32: _qas_update,
+        C.CONV_2D_BWD_W_QAS: _bwd_w_qas,
+        C.DEPTHWISE_CONV_2D_BWD_W_QAS: _bwd_w_qas,
+        C.FULLY_CONNECTED_BWD_W_QAS: _bwd_w_qas,
+        C.BIAS_BWD_QAS: _bias_bwd_qas,
     }
 )
 
