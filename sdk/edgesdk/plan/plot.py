@@ -48,9 +48,12 @@ def plot_timeline(graph: PlanGraph, board: Board, schedule: Schedule, path: str 
     ax.axhline(schedule.budget_bytes / 1024, color="black", linestyle="--", linewidth=1, label="budget")
     top = max(schedule.budget_bytes, schedule.figures.peak_ram_bytes) / 1024 * 1.12
     _shade_phases(ax, graph, schedule, top)
-    marks = [i for i, ins in enumerate(schedule.instructions) if ins.op in ("page_out", "page_in")]
-    if marks:
-        ax.plot(marks, [0] * len(marks), "|", color="#2ca02c", markersize=10, label="page-out / page-in")
+    outs = [i for i, ins in enumerate(schedule.instructions) if ins.op == "page_out"]
+    ins_ = [i for i, ins in enumerate(schedule.instructions) if ins.op == "page_in"]
+    if outs:
+        ax.plot(outs, [top * 0.9] * len(outs), "v", color="#6a3d9a", markersize=6, label="page-out")
+    if ins_:
+        ax.plot(ins_, [top * 0.9] * len(ins_), "^", color="#2ca02c", markersize=6, label="page-in")
     f = schedule.figures
     ax.set_title(
         f"{schedule.graph} on {schedule.board}: peak {f.peak_ram_bytes / 1024:.1f} KB of "
@@ -62,7 +65,7 @@ def plot_timeline(graph: PlanGraph, board: Board, schedule: Schedule, path: str 
     ax.set_ylabel("RAM (KB)")
     ax.set_xlim(0, max(len(steps) - 1, 1))
     ax.set_ylim(0, top)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=8, ncol=7, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=8, ncol=8, frameon=False)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     path = Path(path)
@@ -72,21 +75,20 @@ def plot_timeline(graph: PlanGraph, board: Board, schedule: Schedule, path: str 
 
 
 def _shade_phases(ax, graph: PlanGraph, schedule: Schedule, top: float) -> None:  # noqa: ANN001
-    """Light background spans for the forward, backward and update parts of the step."""
-    phase = {"forward": "forward", "loss": "backward", "backward": "backward", "update": "update"}
-    kinds = {n.name: phase[n.kind] for n in graph.nodes}
-    spans: list[tuple[str, int, int]] = []
-    for index, ins in enumerate(schedule.instructions):
-        if ins.op != "compute":
-            continue
-        kind = kinds[ins.node]
-        if spans and spans[-1][0] == kind:
-            spans[-1] = (kind, spans[-1][1], index)
-        else:
-            spans.append((kind, index, index))
-    shades = {"forward": "#e8f0fb", "backward": "#fbeee6", "update": "#eeeeee"}
-    for number, (kind, first, _last) in enumerate(spans):
-        end = spans[number + 1][1] if number + 1 < len(spans) else len(schedule.instructions) - 1
-        ax.axvspan(first, end, color=shades[kind], zorder=0)
-        if end - first > len(schedule.instructions) * 0.06:
-            ax.text((first + end) / 2, top * 0.97, kind, ha="center", va="top", fontsize=8, color="#555555")
+    """A light background for the forward pass; the rest is backward and updates."""
+    kinds = {n.name: n.kind for n in graph.nodes}
+    first_back = next(
+        (
+            i
+            for i, ins in enumerate(schedule.instructions)
+            if ins.op == "compute" and kinds[ins.node] != "forward"
+        ),
+        len(schedule.instructions) - 1,
+    )
+    ax.axvspan(0, first_back, color="#e8f0fb", zorder=0)
+    ax.axvspan(first_back, len(schedule.instructions) - 1, color="#fbeee6", zorder=0)
+    ax.text(first_back / 2, top * 0.97, "forward", ha="center", va="top", fontsize=8, color="#555555")
+    rest = (first_back + len(schedule.instructions) - 1) / 2
+    ax.text(
+        rest, top * 0.97, "loss, backward and updates", ha="center", va="top", fontsize=8, color="#555555"
+    )
