@@ -270,11 +270,25 @@ def _too_small(graph: PlanGraph, options: PlanOptions, smallest: int | None) -> 
     head = f"a RAM budget of {asked_text} is too small for {graph.name}: "
     if smallest is None:
         return head + "no plan fits these limits; raise --budget or relax the runtime budget"
+    limits = []
+    if options.runtime_budget_s is not None:
+        limits.append(f"a runtime budget of {options.runtime_budget_s:.4g} s")
+    if options.max_erases_per_step is not None:
+        limits.append(f"at most {options.max_erases_per_step:g} erases per step")
+    if not options.allow_paging:
+        limits.append("no paging")
+    if not options.allow_remat:
+        limits.append("no recomputation")
+    under = f" with {' and '.join(limits)}" if limits else ""
+    advice = (
+        "raise --budget, relax those limits or train fewer layers"
+        if limits
+        else "raise --budget or train fewer layers"
+    )
     return head + (
-        f"the smallest budget this graph fits is {_kb(smallest)} (resident state "
+        f"the smallest budget this graph fits{under} is {_kb(smallest)} (resident state "
         f"{_kb(graph.total_resident_bytes)}; the largest single node, {worst.name}, needs "
-        f"{_kb(floor - graph.total_resident_bytes)} for its inputs, output and workspace). "
-        "Raise --budget, train fewer layers, or allow paging/recomputation"
+        f"{_kb(floor - graph.total_resident_bytes)} for its inputs, output and workspace); {advice}"
     )
 
 
