@@ -13,7 +13,7 @@ from edgesdk.build import compile_firmware, run_firmware
 from edgesdk.codegen import ProjectOptions, assemble_model, generate_project, pseudo_random_batches
 from edgesdk.codegen.kernels import c_float, c_floats, es_axis, es_dims
 from edgesdk.codegen.project import training_graph
-from edgesdk.errors import TrainingError, UnsupportedOpError
+from edgesdk.errors import UnsupportedOpError
 from edgesdk.frontend import load_model
 from edgesdk.testing.builder import ModelBuilder
 from edgesdk.train import build_training_graph
@@ -59,8 +59,7 @@ def test_generator_refuses_what_the_runtime_cannot_run() -> None:
     with pytest.raises(UnsupportedOpError, match="spatial axes"):
         assemble_model(graph)
     int8 = build_training_graph(load_model(every_op_regressor()), "all", loss="mse", precision="int8")
-    with pytest.raises(TrainingError, match="precision int8"):
-        assemble_model(int8)
+    assert assemble_model(int8).int8 is not None  # int8 graphs are generated (tests/test_int8_codegen.py)
 
 
 def test_generated_api_from_a_separate_program(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,11 +28,16 @@ from edgesdk import __version__, ir
 from edgesdk.codegen import kernels as K
 from edgesdk.codegen.layout import DEFAULT_ALIGNMENT, ArenaLayout, combine, greedy_layout
 from edgesdk.codegen.names import Namer
+from edgesdk.codegen.params_image import DTYPES as IMAGE_DTYPES
+from edgesdk.codegen.params_image import image_offsets
 from edgesdk.codegen.program import Action, Program, Step, all_lifetimes, default_programs
 from edgesdk.codegen.swap import BOARD_FLAGS, SCRATCH_BYTES, SIM_FLAGS, BoardDriver, SwapTier
-from edgesdk.errors import TrainingError, UnsupportedOpError
+from edgesdk.errors import UnsupportedOpError
 from edgesdk.train.graph import Node, Stage, TrainingGraph, Value, ValueKind
 from edgesdk.train.spec import LossKind, Precision
+
+if TYPE_CHECKING:
+    from edgesdk.codegen.int8 import Int8Section
 
 FLOAT_BYTES = 4
 ROW_ITEMS = 8  # literals per line in const arrays
@@ -61,6 +67,7 @@ class RamArray:
     shape: tuple[int, ...]
     comment: str
     init: str | None = None
+    ctype: str = "float"  # int8: int8_t weights, int32_t biases, uint32_t xorshift32 state
 
 
 @dataclass(frozen=True)
@@ -75,10 +82,19 @@ class ArenaBuffer:
     shape: tuple[int, ...]
     start: int
     end: int
+    ctype: str = "float"  # int8: int8_t activations
 
     @property
     def float_offset(self) -> int:
         return self.offset // FLOAT_BYTES
+
+    @property
+    def address(self) -> str:
+        """The C expression of the buffer's address in the arena (a float array; int8_t, a
+        character type, may alias it)."""
+        if self.ctype == "float":
+            return f"es_arena + {self.float_offset}"
+        return f"({self.ctype} *)((unsigned char *)es_arena + {self.offset})"
 
 
 @dataclass(frozen=True)
@@ -111,6 +127,7 @@ class RenderedArg:
 class PointerList:
     name: str
     items: tuple[str, ...]
+    ctype: str = "float"
 
 
 @dataclass(frozen=True)
@@ -125,6 +142,7 @@ class Trace:
     key: str  # result key: trace.<node> (training) or trace.infer.<node>
     buffer: str
     count: int
+    function: str = "es_report_f32_array"  # int8 buffers: es_trace_int8 (model.c), int32: es_report_i32_array
 
 
 @dataclass(frozen=True)
@@ -177,9 +195,11 @@ class Phase:
 class SavedParam:
     name: str  # C array
     value: str  # value name
-    offset: int  # bytes into the es_params_save blob
+    offset: int  # bytes into the es_params_save image (ESPI v1) where its elements start
     count: int
     shape: tuple[int, ...]
+    tensor: int = -1  # IR tensor index (the image record's)
+    dtype: str = "ES_PARAM_FLOAT32"  # es_param_dtype of the record
 
 
 @dataclass(frozen=True)
@@ -227,6 +247,10 @@ class ModelSource:
     scratch_bytes: int = SCRATCH_BYTES
     sim_flags: int = SIM_FLAGS
     board_flags: int = BOARD_FLAGS
+    input_ctype: str = "float"  # the training step's and inference's x (int8: the model's own)
+    output_ctype: str = "float"  # inference's out
+    api_suffix: str = ""  # "_int8": es_train_step_int8 / es_infer_int8 take the model's own types
+    int8: Int8Section | None = None  # int8 precision: constants, scratch, float API (codegen.int8)
 
     @property
     def paged(self) -> bool:
@@ -283,8 +307,9 @@ def in_arena(graph: TrainingGraph, name: str, program: str = "train") -> bool:
         return False
     if value.resident:
         return False
-    if value.dtype is not ir.DType.FLOAT32:
-        raise UnsupportedOpError(f"value {name} is {value.dtype.value}; the fp32 runtime holds float32 only")
+    allowed = (ir.DType.FLOAT32, ir.DType.INT8) if graph.precision is Precision.INT8 else (ir.DType.FLOAT32,)
+    if value.dtype not in allowed:
+        raise UnsupportedOpError(f"value {name} is {value.dtype.value}; arena buffers are float32 or int8")
     return not (program == "infer" and name in graph.outputs)
 
 
@@ -331,11 +356,10 @@ def assemble_model(
     lifetimes are laid out together. ``swap``: the tiers the training program pages to;
     ``board_port``: the real board's port (which swap drivers model.c selects on it).
     """
-    if graph.precision is not Precision.FP32:
-        raise TrainingError(
-            f"precision {graph.precision.value} is not generated yet; build with precision fp32"
-        )
-    assembler = _Assembler(graph, programs or default_programs(graph), trace, alignment, description)
+    kind = _Assembler
+    if graph.precision is Precision.INT8:
+        from edgesdk.codegen.int8 import Int8Assembler as kind  # int8 storage, constants and API
+    assembler = kind(graph, programs or default_programs(graph), trace, alignment, description)
     assembler.train_layout = train_layout
     assembler.swap = tuple(swap)
     assembler.board_port = board_port
@@ -395,12 +419,13 @@ class _Assembler:
         rendered = (self._step(step, "train", layout) for step in self.train.steps)
         train_steps = _merge_frees([step for step in rendered if step.summary or step.calls])
         infer_steps = tuple(self._step(step, "infer", layout) for step in self.infer.steps)
-        saved, offset = [], 0
-        for array in parameters:
-            saved.append(
-                SavedParam(array.name, self._value_of_static(array.name), offset, array.count, array.shape)
-            )
-            offset += array.count * FLOAT_BYTES
+        offsets, offset = image_offsets([(array.ctype, array.count) for array in parameters])
+        saved = []
+        for array, at in zip(parameters, offsets, strict=True):
+            value = self._value(self._value_of_static(array.name))
+            assert value.tensor is not None
+            code = IMAGE_DTYPES[array.ctype][0]
+            saved.append(SavedParam(array.name, value.name, at, array.count, array.shape, value.tensor, code))
         facts = model_facts(graph)
         structs = list(self.structs.values())
         return ModelSource(
@@ -724,7 +749,7 @@ class _Assembler:
                 Macro("ES_MODEL_PAGER_TIERS", str(len(self.swap)), f"storage tiers paged to: {names}"),
             ]
         macros += [
-            Macro("ES_MODEL_PARAMS_BYTES", str(params_bytes), "bytes es_params_save writes"),
+            Macro("ES_MODEL_PARAMS_BYTES", str(params_bytes), "bytes of the image es_params_save writes"),
             Macro(
                 "ES_MODEL_ARENA_BYTES", str(layout.size), f"transient buffers (lifetime peak {layout.peak})"
             ),

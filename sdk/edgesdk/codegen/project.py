@@ -32,6 +32,7 @@ from edgesdk.build.platformio import LIBRARY_NAME, PlatformIOProject, write_libr
 from edgesdk.build.targets import Target, layout_for
 from edgesdk.codegen import kernels as K
 from edgesdk.codegen.data import DEFAULT_SEED, Dataset, load_dataset
+from edgesdk.codegen.int8 import resolve_precision
 from edgesdk.codegen.manifest import Manifest, prepare_directory, write_manifest
 from edgesdk.codegen.model import (
     ConstArray,
@@ -77,6 +78,8 @@ class ProjectOptions:
     trace: bool = False  # every step reports its output buffer (debugging, equivalence tests)
     report_params: bool = False  # the demo reports the trained parameters
     report_steps: bool = False  # the demo reports every step's loss
+    precision: str = "fp32"  # fp32 | int8 | auto (int8 for an int8 model trained with SGD)
+    int8_training: str | None = None  # int8 update options, e.g. "stochastic,unfused" (Int8Training)
     plan: PlanRequest | None = None  # plan the training step for a RAM budget (edgesdk build --budget)
     schedule: Schedule | Path | None = None  # or run this schedule (a plan.json): any plan for the graph
 
@@ -134,17 +137,19 @@ def resolve_loss(graph: ir.Graph, loss: str) -> str:
 
 
 def training_graph(model: ir.Graph, options: ProjectOptions) -> TrainingGraph:
-    """The training graph ``options`` describe (fp32 precision)."""
+    """The training graph ``options`` describe."""
     optimizer = OptimizerSpec.parse(options.optimizer)
     if options.lr is not None:
         optimizer = dataclasses.replace(optimizer, lr=float(options.lr))
+    precision = resolve_precision(model, options.precision, optimizer, options.int8_training)
     return build_training_graph(
         model,
         trainable=options.trainable,
         loss=resolve_loss(model, options.loss),
         optimizer=optimizer,
         batch=options.batch,
-        precision="fp32",
+        precision=precision,
+        int8_training=options.int8_training if precision == "int8" else None,
     )
 
 
@@ -455,6 +460,9 @@ def _options_document(options: ProjectOptions, graph: TrainingGraph) -> dict[str
         "loss": graph.loss_kind.value,
         "batch": graph.batch,
         "precision": graph.precision.value,
+        "int8_training": dataclasses.asdict(graph.int8) | {"rounding": graph.int8.rounding.value}
+        if graph.int8 is not None
+        else None,
         "epochs": options.epochs,
         "steps": options.steps,
         "seed": options.seed,

@@ -1,0 +1,324 @@
+"""The int8 precision of the generated runtime: storage, constants and API (docs/int8-codegen.md).
+
+:class:`Int8Assembler` is the model assembler of :mod:`edgesdk.codegen.model` for training graphs of
+precision int8. What changes against fp32:
+
+- weights are the model's own integers: frozen ones ``static const int8_t`` / ``int32_t`` (flash),
+  trainable ones ``static int8_t`` / ``int32_t`` RAM arrays set from their ``_init`` copies;
+- activations are ``int8_t`` buffers in the arena (gradients stay float32 there);
+- per-channel constants (requantization multipliers and shifts, weight scales, QAS factors) are
+  ``static const`` arrays the parameter structs point to (``Int8Section.arrays``);
+- master copies (float32) and the xorshift32 state are RAM arrays, set by ``int8_state_init``
+  (es_init, and es_params_load: masters start again from the loaded parameters);
+- the fused updates share one float32 chunk scratch, ``es_qas_scratch`` (the largest
+  ``workspace_bytes`` of the graph's fused nodes);
+- the step and inference take the model's own types as ``es_train_step_int8`` / ``es_infer_int8``;
+  ``es_train_step`` / ``es_infer`` take real values and quantize (dequantize) on the device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from edgesdk import ir
+from edgesdk.codegen import kernels as K
+from edgesdk.codegen.layout import ArenaLayout
+from edgesdk.codegen.model import (
+    ConstArray,
+    Macro,
+    ModelFacts,
+    ModelSource,
+    RamArray,
+    RenderedCall,
+    RenderedStep,
+    _Assembler,
+    _channel_note,
+    _shape_text,
+)
+from edgesdk.codegen.program import Step
+from edgesdk.errors import TrainingError
+from edgesdk.train.graph import Compute as C
+from edgesdk.train.graph import Node, Stage, Value, ValueKind
+from edgesdk.train.spec import PARAMETERIZED, OptimizerKind, OptimizerSpec
+
+CTYPES = {
+    ir.DType.INT8: "int8_t",
+    ir.DType.INT32: "int32_t",
+    ir.DType.FLOAT32: "float",
+}
+ITEM_BYTES = {"int8_t": 1, "int32_t": 4, "uint32_t": 4, "float": 4}
+TRACE_FUNCTIONS = {ir.DType.INT8: "es_trace_int8", ir.DType.INT32: "es_report_i32_array"}
+ELEMENTWISE = (C.QUANTIZE_INT8_FWD, C.REQUANTIZE_INT8_FWD, C.DEQUANTIZE_INT8_FWD)
+INT_ROW_ITEMS = 16
+FLOAT_ROW_ITEMS = 8
+# file-scope names model.c's int8 sections use
+RESERVED = ("es_qas_scratch", "es_input_q", "es_output_q", "es_input_quant", "es_output_quant",
+            "es_trace_int8", "int8_state_init", "es_param_records")
+
+
+@dataclass(frozen=True)
+class IoQuant:
+    """The model input or output as the float API converts it (quantize / dequantize)."""
+
+    scale: str  # C float literal
+    zero_point: int
+    dims: str  # name of its es_dims
+    count: int
+
+
+@dataclass(frozen=True)
+class Int8Section:
+    """What templates/model/int8_*.j2 print."""
+
+    arrays: tuple[ConstArray, ...]  # per-channel constants, in flash
+    scratch_floats: int  # es_qas_scratch elements (0: no fused update)
+    state_init: tuple[RenderedCall, ...]  # master copies from their parameters
+    rng: tuple[tuple[str, str], ...]  # (array, C literal of its start state)
+    input: IoQuant | None  # the model input is int8: es_train_step / es_infer quantize x
+    output: IoQuant | None  # the model output is int8: es_infer dequantizes it
+
+
+def _int_rows(values: Sequence[int]) -> tuple[str, ...]:
+    literals = [K.c_int(v) for v in values]
+    return tuple(", ".join(literals[i : i + INT_ROW_ITEMS]) for i in range(0, len(literals), INT_ROW_ITEMS))
+
+
+def _float_rows(values: np.ndarray) -> tuple[str, ...]:
+    literals = K.c_floats(values)
+    step = FLOAT_ROW_ITEMS
+    return tuple(", ".join(literals[i : i + step]) for i in range(0, len(literals), step))
+
+
+class Int8Assembler(_Assembler):
+    """:class:`edgesdk.codegen.model._Assembler` for int8 training graphs."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        for name in RESERVED:
+            self.namer.take(name)
+        self.arrays: dict[tuple[str, tuple[str, ...]], ConstArray] = {}
+        self.state_init: tuple[RenderedCall, ...] = ()
+        self.rng: tuple[tuple[str, str], ...] = ()
+
+    # ------------------------------------------------------------ flash and RAM arrays
+    def _statics(self) -> tuple[list[ConstArray], list[RamArray], list[RamArray], list[RamArray]]:
+        graph, source = self.graph, self.graph.source
+        weights: list[ConstArray] = []
+        parameters: list[RamArray] = []
+        gradients: list[RamArray] = []
+        states: list[RamArray] = []
+        self._value_names: dict[str, str] = {}
+        for value in graph.values.values():
+            if value.kind is ValueKind.CONSTANT:
+                assert value.tensor is not None
+                name = self._static(value.name, value.name)
+                comment = f"{value.name}: frozen, {_shape_text(value.shape)}"
+                weights.append(self._stored(name, source.tensor(value.tensor), comment))
+        for value in graph.values.values():
+            if value.kind is ValueKind.PARAMETER:
+                assert value.tensor is not None
+                name = self._static(value.name, value.name)
+                init = self.namer.take(f"{name}_init")
+                comment = f"{value.name}: initial value, {_shape_text(value.shape)}"
+                weights.append(self._stored(init, source.tensor(value.tensor), comment))
+                note = _channel_note(graph, value.name)
+                ctype = CTYPES[value.dtype]
+                parameters.append(
+                    RamArray(name, value.size, value.shape, f"{value.name}: trainable{note}", init, ctype)
+                )
+        for value in graph.values.values():
+            if value.kind is ValueKind.PARAM_GRAD and value.resident:
+                name = self._static(value.name, value.name)
+                gradients.append(RamArray(name, value.size, value.shape, f"gradient of {value.param}"))
+            elif value.kind is ValueKind.MASTER:
+                name = self._static(value.name, value.name)
+                comment = f"float32 master copy of {value.param} (integer units, trainable channels)"
+                states.append(RamArray(name, value.size, value.shape, comment))
+            elif value.kind is ValueKind.RNG_STATE:
+                name = self._static(value.name, value.name)
+                comment = "xorshift32 state of stochastic rounding"
+                states.append(RamArray(name, 1, value.shape, comment, ctype="uint32_t"))
+            elif value.kind is ValueKind.OPT_STATE:  # pragma: no cover - int8 trains with plain SGD
+                raise AssertionError(f"int8 graphs keep no optimizer state ({value.name})")
+        self.state_init = self._master_inits()
+        assert self.graph.int8 is not None
+        start = f"0x{self.graph.int8.rng_start:08x}u"
+        self.rng = tuple((self.static_names[v.name], start) for v in graph.values.values()
+                         if v.kind is ValueKind.RNG_STATE)
+        return weights, parameters, gradients, states
+
+    @staticmethod
+    def _stored(name: str, tensor: ir.Tensor, comment: str) -> ConstArray:
+        """A constant tensor as it is stored in the model (int8, int32 or float32)."""
+        assert tensor.data is not None
+        ctype = CTYPES[tensor.dtype]
+        data = tensor.data.reshape(-1)
+        rows = _float_rows(data) if ctype == "float" else _int_rows(data.tolist())
+        return ConstArray(name, ctype, int(data.size), tuple(tensor.shape), comment, rows)
+
+    def _master_inits(self) -> tuple[RenderedCall, ...]:
+        """``es_qas_int*_master_init(&span, param, master)`` for every master copy."""
+        calls = []
+        for node in self.graph.nodes:
+            masters = [name for name in node.in_place if self._value(name).kind is ValueKind.MASTER]
+            if node.stage is not Stage.UPDATE or not masters:
+                continue
+            param = node.inputs[0]
+            weight = self._value(param).dtype is ir.DType.INT8
+            function = "es_qas_int8_master_init" if weight else "es_qas_int32_master_init"
+            call = K.KernelCall(function, (K.qas_span(node), K.BufferArg(param), K.BufferArg(masters[0])))
+            calls.append(self._call(call, "train", 0, None, node))  # type: ignore[arg-type]
+        return tuple(calls)
+
+    # ------------------------------------------------------------ arena, steps, calls
+    def _arena_buffers(self, layout: ArenaLayout):  # type: ignore[no-untyped-def]
+        return [
+            replace(buffer, ctype=CTYPES[self._value(buffer.value).dtype])
+            for buffer in super()._arena_buffers(layout)
+        ]
+
+    def _step(self, step: Step, program: str, layout: ArenaLayout) -> RenderedStep:
+        node = step.node
+        if node.compute in ELEMENTWISE and node.output is not None:
+            # the lowering sizes QUANTIZE / DEQUANTIZE nodes from the model's (batch 1) tensor: the
+            # kernel must convert the whole batched buffer
+            size = self._value(node.output).size
+            if int(node.attrs["size"]) != size:
+                step = replace(step, node=replace(node, attrs={**node.attrs, "size": size}))
+        rendered = super()._step(step, program, layout)
+        if rendered.trace is None:
+            return rendered
+        node = step.node
+        target = node.output if node.output is not None else node.in_place[0]
+        function = TRACE_FUNCTIONS.get(self._value(target).dtype)
+        return replace(rendered, trace=replace(rendered.trace, function=function)) if function else rendered
+
+    def _call(
+        self, call: K.KernelCall, program: str, time: int, layout: ArenaLayout, node: Node
+    ) -> RenderedCall:
+        """Const arrays become named flash arrays (shared when equal); pointer lists get the
+        element type of the buffers they list."""
+        args: list[K.Arg] = []
+        list_types: list[str] = []
+        for arg in call.args:
+            if isinstance(arg, K.ConstArrayArg):
+                args.append(K.LiteralArg(self._array(arg)))
+            elif isinstance(arg, K.StructArg) and arg.arrays:
+                fields = arg.fields + tuple((field, self._array(array)) for field, array in arg.arrays)
+                args.append(K.StructArg(arg.ctype, arg.hint, fields))
+            else:
+                if isinstance(arg, K.BufferListArg):
+                    list_types.append(CTYPES[self._value(arg.values[0]).dtype])
+                args.append(arg)
+        rendered = super()._call(K.KernelCall(call.function, tuple(args)), program, time, layout, node)
+        lists = tuple(replace(p, ctype=t) for p, t in zip(rendered.pointer_lists, list_types, strict=True))
+        return replace(rendered, pointer_lists=lists)
+
+    def _array(self, arg: K.ConstArrayArg) -> str:
+        key = (arg.ctype, arg.values)
+        if key not in self.arrays:
+            rows_per = FLOAT_ROW_ITEMS if arg.ctype == "float" else INT_ROW_ITEMS
+            values = list(arg.values)
+            rows = tuple(", ".join(values[i : i + rows_per]) for i in range(0, len(values), rows_per))
+            name = self.namer.take(arg.hint)
+            self.arrays[key] = ConstArray(name, arg.ctype, len(values), (len(values),), arg.hint, rows)
+        return self.arrays[key].name
+
+    # ------------------------------------------------------------ sizes
+    def _scratch_floats(self) -> int:
+        largest = max((n.workspace_bytes for n in self.graph.nodes if n.stage is Stage.UPDATE), default=0)
+        return -(-largest // 4)
+
+    def _macros(  # type: ignore[override]
+        self,
+        facts: ModelFacts,
+        layout: ArenaLayout,
+        params_bytes: int,
+        parameters: list[RamArray],
+        gradients: list[RamArray],
+        states: list[RamArray],
+    ) -> tuple[Macro, ...]:
+        base = super()._macros(facts, layout, params_bytes, parameters, gradients, states)
+        macros = {m.name: m for m in base}
+        ram = sum(a.count * ITEM_BYTES[a.ctype] for a in (*parameters, *gradients, *states))
+        ram += 4 * self._scratch_floats()
+        flash = sum(self.graph.source.tensor(v.tensor).nbytes for v in self.graph.values.values()
+                    if v.kind in (ValueKind.CONSTANT, ValueKind.PARAMETER) and v.tensor is not None)
+        flash += sum(a.count * ITEM_BYTES.get(a.ctype, 16) for a in self.arrays.values())
+        macros["ES_MODEL_STATE_BYTES"] = replace(
+            macros["ES_MODEL_STATE_BYTES"], value=str(ram),
+            comment="parameters, gradients, master copies and update scratch in RAM",
+        )
+        macros["ES_MODEL_FLASH_BYTES"] = replace(
+            macros["ES_MODEL_FLASH_BYTES"], value=str(flash),
+            comment="int8 weights, int32 biases, initial values and per-channel constants in flash",
+        )
+        macros["ES_MODEL_PRECISION_INT8"] = Macro(
+            "ES_MODEL_PRECISION_INT8", "1", "int8 forward (TFLite Micro's integers), QAS updates"
+        )
+        return tuple(macros.values())
+
+    # ------------------------------------------------------------ driver
+    def run(self) -> ModelSource:
+        source = super().run()
+        graph = self.graph
+        input_value, output_value = graph.value(graph.input), graph.value(graph.outputs[0])
+        section = Int8Section(
+            arrays=tuple(self.arrays.values()),
+            scratch_floats=self._scratch_floats(),
+            state_init=self.state_init,
+            rng=self.rng,
+            input=self._io(input_value) if input_value.dtype is ir.DType.INT8 else None,
+            output=self._io(output_value) if output_value.dtype is ir.DType.INT8 else None,
+        )
+        typed = section.input is not None or section.output is not None
+        return replace(
+            source,
+            int8=section,
+            dims=tuple(self.dims.values()),  # the float API's shapes joined the list
+            input_ctype=CTYPES[input_value.dtype],
+            output_ctype=CTYPES[output_value.dtype],
+            api_suffix="_int8" if typed else "",
+        )
+
+    def _io(self, value: Value) -> IoQuant:
+        assert value.tensor is not None
+        tensor = self.graph.source.tensor(value.tensor)
+        assert tensor.quant is not None
+        dims = self._dims(K.es_dims(value.shape))
+        size = int(np.prod(value.shape, dtype=np.int64))
+        return IoQuant(K.c_float(float(tensor.quant.scale[0])), int(tensor.quant.zero_point[0]), dims, size)
+
+
+# ---------------------------------------------------------------- which precision to build
+
+
+def int8_model(model: ir.Graph) -> bool:
+    """Does every layer with weights carry int8 weights (what int8 training needs)?"""
+    layers = [op for op in model.ops if op.kind in PARAMETERIZED]
+    return bool(layers) and all(
+        model.tensor(op.inputs[1]).dtype is ir.DType.INT8 and model.tensor(op.inputs[1]).quant is not None
+        for op in layers
+    )
+
+
+def resolve_precision(
+    model: ir.Graph, precision: str, optimizer: OptimizerSpec, int8_training: str | None = None
+) -> str:
+    """``fp32`` or ``int8`` for a build: ``auto`` is int8 for an int8 model trained with plain SGD
+    (what int8 training supports), fp32 otherwise. Options for int8 updates need int8."""
+    choice = precision.strip().lower()
+    if choice not in ("auto", "int8", "fp32"):
+        raise TrainingError(f"precision {precision!r} is not known; use auto, int8 or fp32")
+    if choice == "auto":
+        plain_sgd = optimizer.kind is OptimizerKind.SGD and optimizer.weight_decay == 0
+        choice = "int8" if plain_sgd and int8_model(model) else "fp32"
+    if choice == "fp32" and int8_training:
+        raise TrainingError(
+            f"int8 training options ({int8_training!r}) apply to precision int8; build with "
+            "--precision int8 or drop them"
+        )
+    return choice
