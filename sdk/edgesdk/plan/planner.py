@@ -203,7 +203,9 @@ def build_schedule(
     )
 
 
-def minimal_budget(graph: PlanGraph, board: Board, options: PlanOptions, probe_s: float = 10.0) -> int | None:
+def minimal_budget(
+    graph: PlanGraph, board: Board, options: PlanOptions, probe_s: float = 10.0, deadline_s: float = 90.0
+) -> int | None:
     """The smallest RAM budget (bytes, to 1 KB or 1/64 of the floor) with a plan meeting the other
     limits of ``options``.
 
@@ -211,7 +213,9 @@ def minimal_budget(graph: PlanGraph, board: Board, options: PlanOptions, probe_s
     workspace: no plan can go below it) and keep-all's peak (always feasible when the runtime budget
     allows computing every node once). A budget counts as feasible when the greedy or the MILP
     (feasibility only, ``probe_s`` per probe) finds a plan; None when even keep-all is too slow.
+    After ``deadline_s`` the search stops with the smallest budget it has a plan for.
     """
+    start = time.perf_counter()
     cost = build_cost_model(board, graph, options.objective)
     stages = build_stages(graph)
     if options.runtime_budget_s is not None and cost.keep_all_time > options.runtime_budget_s * (1 + 1e-9):
@@ -221,7 +225,7 @@ def minimal_budget(graph: PlanGraph, board: Board, options: PlanOptions, probe_s
     hi = evaluate(graph, cost, keep_all(graph, stages)).planned_peak  # feasible
     resolution = max(1, min(1024, floor // 64))
     first = True
-    while hi - lo > resolution:
+    while hi - lo > resolution and time.perf_counter() - start < deadline_s:
         mid = floor if first else (lo + hi) // 2  # the floor itself often fits once paging is allowed
         first = False
         probe = replace(options, budget_bytes=mid)
