@@ -157,13 +157,13 @@ def test_model_errors_are_messages(tmp_path: Path) -> None:
     garbage.write_bytes(b"not a flatbuffer at all" * 10)
     code, _, stderr = _cli("build", str(garbage), "-o", str(tmp_path / "b"))
     _assert_clean_error(code, stderr, "not a TFLite model")
-    # an op setting the C runtime cannot train: softmax with beta != 1
+    # an op setting the fp32 C runtime cannot train: softmax with beta != 1 (int8 can)
     b = ModelBuilder("beta")
     x = b.input((1, 6), range=(-1.0, 1.0))
     b.output(b.softmax(b.fully_connected(x, np.eye(4, 6, dtype=np.float32), None), beta=0.5))
     model = tmp_path / "beta.tflite"
     model.write_bytes(b.build())
-    code, _, stderr = _cli("build", str(model), "-o", str(tmp_path / "c"))
+    code, _, stderr = _cli("build", str(model), "-o", str(tmp_path / "c"), "--precision", "fp32")
     _assert_clean_error(code, stderr, "beta 0.5", "beta 1 only")
     code, _, stderr = _cli("build", str(model), "-o", str(tmp_path / "d"), "--trainable", "last:5")
     _assert_clean_error(code, stderr, "last:5")
@@ -287,6 +287,8 @@ def test_demo_with_data_on_host_matches_reference(tmp_path: Path, classifier_fil
         str(data),
         "--epochs",
         "3",
+        "--precision",
+        "fp32",
         "--compile",
     )
     assert code == 0, stderr

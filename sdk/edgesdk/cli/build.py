@@ -43,6 +43,16 @@ from edgesdk.plan.units import kb, parse_size
 )
 @click.option("--batch", type=int, default=1, show_default=True, help="Samples per training step.")
 @click.option(
+    "--precision", type=click.Choice(["auto", "int8", "fp32"]), default="auto", show_default=True,
+    help="int8: the model's int8 forward (TFLite Micro's integers), float32 backward, QAS updates of the "
+    "int8 weights; fp32: weights dequantized, all float32; auto: int8 for an int8 model trained with sgd.",
+)
+@click.option(
+    "--int8-training", default=None,
+    help="int8 updates, comma-separated: qas|noqas, nearest|stochastic, master, fused|unfused, seed=N "
+    "(default qas,nearest,fused).",
+)
+@click.option(
     "--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="A .npz with x_train, y_train, x_test, y_test to embed: the demo fine-tunes on it.",
 )
@@ -91,6 +101,8 @@ def command(
     lr: float | None,
     loss: str,
     batch: int,
+    precision: str,
+    int8_training: str | None,
     data: Path | None,
     epochs: int,
     steps: int,
@@ -132,6 +144,7 @@ def command(
     options = ProjectOptions(
         trainable=trainable, optimizer=optimizer, lr=lr, loss=loss, batch=batch, data=data,
         epochs=epochs, steps=steps, trace=trace, plan=request, schedule=plan_file,
+        precision=precision, int8_training=int8_training,
     )
     project = generate_project(model, the_board, out_dir, options, force=force)
     _print_project(project)
