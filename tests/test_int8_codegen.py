@@ -1,0 +1,205 @@
+"""Generated int8 training runtimes against the numpy reference, bit for bit.
+
+Each project is generated with ``precision="int8"``, compiled for the host (the runtime archive
+built once per session) and runs its demo: pseudo-random batches quantized on the device, K
+training steps, one inference. Every step's loss, the parameter image es_params_save writes
+(ESPI v1: its bytes must equal ``edgesdk.export.write_image`` of the reference's parameters) and
+the inference output must be the reference's bits (``ReferenceTrainer`` on the same training
+graph). The matrix: the fixtures (small CNN, float-IO CNN, converter patterns, digits) x trainable
+all / last:2 / bias / sparse x nearest / stochastic rounding x fused / unfused, master copies,
+batch 2, MobileNetV2 for one step; some under AddressSanitizer + UndefinedBehaviorSanitizer.
+Also: the API checks of a generated model, and the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from codegen_support import FIXTURES, runtime_archive
+from edgesdk.build import run_firmware
+from edgesdk.build.compiler import compile_firmware
+from edgesdk.build.protocol import Results
+from edgesdk.codegen import GeneratedProject, ProjectOptions, compile_project, generate_project
+from edgesdk.codegen.data import pseudo_random_batches
+from edgesdk.export.image import read_image, write_image
+from edgesdk.frontend import load_model
+from edgesdk.reference import ReferenceTrainer
+from edgesdk.train.spec import PARAMETERIZED, layer_label
+
+HERE = Path(__file__).resolve().parent
+DIGITS = HERE.parent / "examples" / "digits" / "model" / "digits_cnn.tflite"
+API_CHECK = HERE / "c" / "model_api_check.c"
+MODELS = {
+    "small_cnn": FIXTURES / "small_cnn_int8.tflite",
+    "float_io": FIXTURES / "small_cnn_float_io.tflite",
+    "converter": FIXTURES / "converter_patterns_int8.tflite",
+    "digits": DIGITS,
+}
+STEPS = 3
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return runtime_archive(tmp_path_factory.getbasetemp() / "edgesdk-runtime")
+
+
+@pytest.fixture(scope="module")
+def sanitized_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return runtime_archive(tmp_path_factory.getbasetemp() / "edgesdk-runtime", sanitize=True)
+
+
+def sparse_plan(model: Path, directory: Path) -> str:
+    """A TinyEngine-like sparse update: the first layer's bias, half of the middle layer's output
+    channels, 30 % of the last layer's weights and its bias."""
+    graph = load_model(model)
+    layers = [op for op in graph.ops if op.kind in PARAMETERIZED]
+    plan = {
+        layer_label(layers[0]): {"bias": True},
+        layer_label(layers[len(layers) // 2]): {"weight_ratio": 0.5},
+        layer_label(layers[-1]): {"weight_ratio": 0.3, "bias": True},
+    }
+    path = directory / "sparse.json"
+    path.write_text(json.dumps(plan))
+    return f"sparse:{path}"
+
+
+def image_bytes(results: Results) -> bytes:
+    """The parameter image the demo reported (its words as float32 bits, exactly)."""
+    words = [int(bits, 16) for bits in json.loads(results.raw["params"])["f32"]]
+    return struct.pack(f"<{len(words)}I", *words)
+
+
+def device_output(project: GeneratedProject, results: Results) -> np.ndarray:
+    """The int8 inference output the device computed (es_infer dequantizes it exactly)."""
+    out = np.asarray(results["infer.output"], np.float32)
+    value = project.graph.value(project.graph.outputs[0])
+    if value.dtype.value != "int8":
+        return out
+    tensor = project.graph.source.tensor(value.tensor)
+    scale, zero = np.float32(tensor.quant.scale[0]), int(tensor.quant.zero_point[0])
+    q = np.rint(out / scale) + zero
+    assert np.array_equal((scale * (q - zero)).astype(np.float32), out)  # exactly representable
+    return q.astype(np.int8)
+
+
+def build_and_compare(
+    model: Path,
+    directory: Path,
+    archive: Path,
+    *,
+    trainable: str = "all",
+    update: str = "qas,nearest,fused",
+    batch: int = 1,
+    steps: int = STEPS,
+    lr: float = 0.05,
+    sanitize: bool = False,
+) -> tuple[GeneratedProject, Results, ReferenceTrainer]:
+    options = ProjectOptions(
+        trainable=trainable, optimizer="sgd", lr=lr, batch=batch, steps=steps, report_params=True,
+        precision="int8", int8_training=update,
+    )
+    project = generate_project(model, "host", directory, options)
+    built = compile_project(project.directory, "host", sanitize=sanitize, runtime_archive=archive)
+    results = run_firmware(built.firmware).check().results
+    trainer = ReferenceTrainer(project.graph)
+    batches = pseudo_random_batches(project.facts, steps)
+    losses = [trainer.train_step(x, y) for x, y in batches]
+    c_losses = results.all("step.loss")
+    where = f"{model.name} {trainable} {update} batch {batch}"
+    assert np.array_equal(np.float32(c_losses).view(np.uint32), np.float32(losses).view(np.uint32)), where
+    image = image_bytes(results)
+    expected = [(project.graph.value(n).tensor, trainer.state[n]) for n in project.graph.parameters]
+    assert image == write_image(expected), where
+    output = trainer.infer(batches[-1][0]).reshape(-1)
+    assert np.array_equal(device_output(project, results).reshape(-1), output), where
+    return project, results, trainer
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+@pytest.mark.parametrize("trainable", ["all", "last:2", "bias", "sparse"])
+def test_generated_int8_training_equals_the_reference(model, trainable, archive, tmp_path):
+    if trainable == "sparse":
+        trainable = sparse_plan(MODELS[model], tmp_path)
+    for rounding in ("nearest", "stochastic"):
+        for form in ("fused", "unfused"):
+            update = f"qas,{rounding},{form}"
+            build_and_compare(MODELS[model], tmp_path / f"{rounding}_{form}", archive, trainable=trainable,
+                              update=update)
+
+
+@pytest.mark.parametrize("model", ["small_cnn", "digits"])
+def test_master_copies_batches_and_no_qas(model, archive, tmp_path):
+    for update, batch in (("master,fused", 2), ("master,unfused", 1), ("noqas,stochastic,fused", 2)):
+        lr = 30.0 if "noqas" in update else 0.05
+        build_and_compare(MODELS[model], tmp_path / update.replace(",", "_"), archive, update=update,
+                          batch=batch, lr=lr)
+
+
+def test_parameters_move_and_frozen_ones_do_not(archive, tmp_path):
+    project, results, _ = build_and_compare(
+        MODELS["digits"], tmp_path / "fw", archive, trainable=sparse_plan(MODELS["digits"], tmp_path)
+    )
+    records = {record.tensor: record.data for record in read_image(image_bytes(results))}
+    moved = 0
+    for name in project.graph.parameters:
+        tensor = project.graph.source.tensor(project.graph.value(name).tensor)
+        trained = records[tensor.index].reshape(tensor.shape)
+        channels = project.graph.trainable_channels[name]
+        axis = 3 if name.startswith("depthwise") and name.endswith(".w") else 0
+        rest = np.arange(channels, tensor.shape[axis])
+        assert np.array_equal(np.take(trained, rest, axis=axis), np.take(tensor.data, rest, axis=axis))
+        moved += int(np.any(trained != tensor.data))
+    assert moved >= 2
+
+
+def test_mobilenetv2_one_step(archive, tmp_path):
+    project, _, _ = build_and_compare(
+        FIXTURES / "mobilenetv2_035_96.tflite", tmp_path / "fw", archive, trainable="bias", steps=1,
+        update="qas,stochastic,fused",
+    )
+    assert project.model.int8 is not None and project.model.api_suffix == "_int8"
+
+
+def test_under_asan_and_ubsan(sanitized_archive, tmp_path):
+    for model, update in (("converter", "stochastic,unfused"), ("digits", "master,fused")):
+        build_and_compare(MODELS[model], tmp_path / model, sanitized_archive, update=update, batch=2,
+                          sanitize=True)
+
+
+def test_generated_api_checks_under_sanitizers(sanitized_archive, tmp_path):
+    """The API program of the fp32 tests (argument errors, es_init starts over, save / load round
+    trip) on an int8 model with master copies, under ASan + UBSan."""
+    options = ProjectOptions(trainable="all", precision="int8", int8_training="master", lr=0.5)
+    project = generate_project(MODELS["small_cnn"], "host", tmp_path / "project", options)
+    firmware = compile_firmware(
+        [project.directory / "src" / "model.c", API_CHECK, sanitized_archive],
+        board="host", out_dir=tmp_path / "check", include_dirs=[project.directory / "src"],
+        with_port=False, sanitize=True,
+    )
+    values = run_firmware(firmware).check().results.values
+    checks = {key: value for key, value in values.items() if key.startswith("check.")}
+    assert len(checks) == 21 and all(v == 1 for v in checks.values()), checks
+
+
+def test_generated_source_layout(tmp_path):
+    options = ProjectOptions(trainable="last:2", precision="int8", int8_training="stochastic")
+    project = generate_project(MODELS["digits"], "host", tmp_path / "fw", options)
+    source = (project.directory / "src" / "model.c").read_text()
+    header = (project.directory / "src" / "model.h").read_text()
+    assert "static const int8_t conv_2d_0_w[" in source  # frozen weights: the model's int8, in flash
+    assert "static int8_t conv_2d_4_w[" in source and "static const int8_t conv_2d_4_w_init[" in source
+    assert "static int32_t conv_2d_4_b[" in source
+    assert "static int8_t *const conv_2d_0_y" in source and "static float *const loss_dlogits" in source
+    assert "static uint32_t rng[1];" in source and "es_qas_scratch[" in source
+    assert "es_conv2d_int8_bwd_w_qas(" in source and "es_bias_int32_bwd_qas(" in source
+    for api in ("es_train_step_int8(const int8_t *x, const es_label *labels, float *loss);",
+                "es_infer_int8(const int8_t *x, int8_t *out);",
+                "es_train_step(const float *x, const es_label *labels, float *loss);",
+                "#define ES_MODEL_PRECISION_INT8"):
+        assert api in header, api
+    assert project.manifest.data["options"]["precision"] == "int8"
+    assert project.manifest.data["options"]["int8_training"]["rounding"] == "stochastic"
