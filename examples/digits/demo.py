@@ -45,10 +45,12 @@ def _edgesdk(*args: str, quiet: bool = False) -> str:
 @click.option("--trainable", default="all", show_default=True)
 @click.option("--optimizer", default="adam", show_default=True)
 @click.option("--lr", default=0.002, show_default=True)
+@click.option("--precision", default="auto", show_default=True, help="int8, fp32 or auto (int8 with sgd).")
 @click.option("--epochs", default=5, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the device's results as JSON only.")
 def main(
-    board: str, out_dir: str, trainable: str, optimizer: str, lr: float, epochs: int, as_json: bool
+    board: str, out_dir: str, trainable: str, optimizer: str, lr: float, precision: str, epochs: int,
+    as_json: bool,
 ) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -63,7 +65,7 @@ def main(
     build_args = [
         "build", str(MODEL), "--board", board, "-o", str(firmware), "--force",
         "--trainable", trainable, "--optimizer", optimizer, "--lr", str(lr), "--batch", "1",
-        "--data", str(data_file), "--epochs", str(epochs), "--compile",
+        "--data", str(data_file), "--epochs", str(epochs), "--precision", precision, "--compile",
     ]
     say(_edgesdk(*build_args, quiet=as_json))
     run_args = ["run", str(firmware), "--json"]
