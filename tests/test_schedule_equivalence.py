@@ -2,7 +2,8 @@
 
 For every fixture model (the small CNN, the converter patterns, the digits CNN, MobileNetV2-0.35)
 and every plan kind (remat-only, paging-only, mixed; tests/schedule_support.py says how each is
-obtained and that the kind really occurs), the project is generated from the schedule, built for
+obtained and that the kind really occurs), in fp32 and, for the small CNN and the digits CNN, in
+int8 (TFLite Micro's integer forward, QAS updates), the project is generated from the schedule, built for
 the host (under AddressSanitizer + UndefinedBehaviorSanitizer for the three small models) and run
 for K steps on the demo's pseudo-random batches. Then:
 
@@ -40,6 +41,7 @@ from edgesdk.codegen.project import training_graph
 from edgesdk.codegen.report import symbol_sizes
 from edgesdk.codegen.swap import SWAP_SECTION, predict_counters
 from edgesdk.frontend import load_model
+from edgesdk.plan.arena import given_layout, schedule_layout
 from edgesdk.plan.schedule import Schedule
 from schedule_support import mixed_from_paging, priced, schedule_of_kind
 
@@ -54,23 +56,28 @@ OPTIMIZER = {"small_cnn": "adam", "converter_patterns": "sgd", "digits": "moment
 STEPS = {"mobilenet_v2": 2}
 SANITIZED = {"small_cnn", "converter_patterns", "digits"}
 KINDS = ("remat", "paging", "mixed")
-CASES = [(model, kind) for model in MODELS for kind in KINDS]
+CASES = [(model, kind, "fp32") for model in MODELS for kind in KINDS] + [
+    (model, kind, "int8") for model in ("small_cnn", "digits") for kind in KINDS
+]
 
 
-def _options(model: str, schedule: Schedule | None = None) -> ProjectOptions:
+def _options(model: str, schedule: Schedule | None = None, precision: str = "fp32") -> ProjectOptions:
     return ProjectOptions(
         trainable="all",
-        optimizer=OPTIMIZER[model],
+        optimizer=OPTIMIZER[model] if precision == "fp32" else "sgd",
         lr=0.001 if model == "mobilenet_v2" else 0.02,
         steps=STEPS.get(model, 3),
         report_params=True,
         schedule=schedule,
+        precision=precision,
     )
 
 
-def _schedule(model: str, kind: str) -> Schedule:
+def _schedule(model: str, kind: str, precision: str = "fp32") -> Schedule:
     host = load_board("host")
-    graph = training_graph(load_model(MODELS[model]), _options(model))
+    graph = training_graph(load_model(MODELS[model]), _options(model, precision=precision))
+    if precision == "int8" and kind == "mixed":  # no budget makes mixing optimal for these in int8
+        return mixed_from_paging(graph, host)
     if model == "converter_patterns" and kind == "mixed":
         return mixed_from_paging(graph, host)
     if model == "digits" and kind == "mixed":
@@ -93,16 +100,17 @@ def _build_and_run(directory: Path, model: str, options: ProjectOptions, work: P
 
 @pytest.fixture(scope="module")
 def keep_all(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """Keep-all runs by model, built once."""
-    runs: dict[str, Results] = {}
+    """Keep-all runs by model and precision, built once."""
+    runs: dict[tuple[str, str], Results] = {}
     work = tmp_path_factory.mktemp("keep-all")
 
-    def get(model: str) -> Results:
-        if model not in runs:
+    def get(model: str, precision: str = "fp32") -> Results:
+        if (model, precision) not in runs:
             runtime = work.parent / "edgesdk-runtime"
-            _p, _b, run = _build_and_run(work / model, model, _options(model), runtime)
-            runs[model] = run.results
-        return runs[model]
+            options = _options(model, precision=precision)
+            _p, _b, run = _build_and_run(work / f"{model}-{precision}", model, options, runtime)
+            runs[model, precision] = run.results
+        return runs[model, precision]
 
     return get
 
@@ -155,21 +163,34 @@ def assert_pager_as_planned(project: GeneratedProject, results: Results, steps: 
 
 
 def assert_arena_as_planned(project: GeneratedProject, results: Results, elf: Path | None) -> None:
+    """The arena is the plan's. int8 differs in two ways, both the int8 generator's: the plan's
+    workspace (the fused updates' chunk scratch) is model.c's own static array, so the training
+    arena is the plan's buffers alone (the plan's figure includes the scratch: at most its size
+    more), and the arena may hold more than the training step (the real-valued API's quantized
+    input and output)."""
     schedule = project.planned.schedule
     f = schedule.figures
     model = project.model
-    assert model.train_arena_bytes == f.arena_bytes
-    assert model.infer_arena_bytes <= f.arena_bytes  # inference fits in the training arena
-    assert results["arena.bytes"] == model.arena_size == f.arena_bytes
+    placements = schedule_layout(schedule.instructions).placements
+    buffers = given_layout([p for p in placements if not p.lifetime.buffer.endswith(":workspace")]).size
+    scratch = max((i.workspace_bytes for i in schedule.instructions), default=0)
+    assert model.train_arena_bytes == buffers
+    int8 = project.graph.precision.value == "int8"
+    assert buffers == f.arena_bytes or (int8 and buffers + scratch >= f.arena_bytes)
+    assert model.infer_arena_bytes <= buffers  # inference fits in the training arena
+    assert results["arena.bytes"] == model.arena_size
+    assert model.arena_size == buffers or (int8 and model.arena_size > buffers)  # int8: + quantized I/O
     if elf is not None:
-        assert symbol_sizes(elf, ["es_arena"])["es_arena"] == f.arena_bytes
+        assert symbol_sizes(elf, ["es_arena"])["es_arena"] == model.arena_size
     live_peak = f.peak_ram_bytes - schedule.resident_bytes
     assert f.arena_bytes <= 1.05 * live_peak, (f.arena_bytes, live_peak)
 
 
-@pytest.mark.parametrize(("model", "kind"), CASES, ids=[f"{m}-{k}" for m, k in CASES])
-def test_schedule_runs_bit_identical_to_keep_all(tmp_path: Path, keep_all, model: str, kind: str) -> None:  # type: ignore[no-untyped-def]
-    schedule = _schedule(model, kind)
+@pytest.mark.parametrize(("model", "kind", "precision"), CASES, ids=[f"{m}-{k}-{p}" for m, k, p in CASES])
+def test_schedule_runs_bit_identical_to_keep_all(  # type: ignore[no-untyped-def]
+    tmp_path: Path, keep_all, model: str, kind: str, precision: str
+) -> None:
+    schedule = _schedule(model, kind, precision)
     assert schedule.kind == kind
     if kind in ("remat", "mixed"):
         assert schedule.figures.recomputations > 0
@@ -177,12 +198,12 @@ def test_schedule_runs_bit_identical_to_keep_all(tmp_path: Path, keep_all, model
         assert schedule.page_outs > 0
     steps = STEPS.get(model, 3)
     project, built, run = _build_and_run(
-        tmp_path / "project", model, _options(model, schedule), tmp_path.parent / "edgesdk-runtime"
+        tmp_path / "project", model, _options(model, schedule, precision), tmp_path.parent / "edgesdk-runtime"
     )
     assert (project.directory / "plan.json").is_file()
     assert Schedule.from_json((project.directory / "plan.json").read_text()) == schedule
     assert run.results["train.steps"] == steps
-    assert_same_bits(keep_all(model), run.results, f"{model} {kind}")
+    assert_same_bits(keep_all(model, precision), run.results, f"{model} {kind} {precision}")
     assert_arena_as_planned(project, run.results, None if model in SANITIZED else built.firmware.path)
     if kind == "remat":
         assert not project.model.paged and not any(k.startswith("pager.") for k in run.results.values)
