@@ -194,7 +194,9 @@ def test_generated_source_layout(tmp_path):
     assert "static int8_t conv_2d_4_w[" in source and "static const int8_t conv_2d_4_w_init[" in source
     assert "static int32_t conv_2d_4_b[" in source
     assert "static int8_t *const conv_2d_0_y" in source and "static float *const loss_dlogits" in source
-    assert "static uint32_t rng[1];" in source and "es_qas_scratch[" in source
+    assert "static uint32_t rng[1];" in source
+    assert "static float *const es_qas_scratch = es_arena + " in source
+    assert "int8_t *es_input_int8(void);" in header
     assert "es_conv2d_int8_bwd_w_qas(" in source and "es_bias_int32_bwd_qas(" in source
     for api in ("es_train_step_int8(const int8_t *x, const es_label *labels, float *loss);",
                 "es_infer_int8(const int8_t *x, int8_t *out);",
@@ -203,3 +205,27 @@ def test_generated_source_layout(tmp_path):
         assert api in header, api
     assert project.manifest.data["options"]["precision"] == "int8"
     assert project.manifest.data["options"]["int8_training"]["rounding"] == "stochastic"
+
+
+def test_scratch_and_input_regions_overlap_no_live_buffer(tmp_path):
+    """The fused updates' scratch and the input batch share the arena with the buffers, never with
+    one live at the same time; with little room (the first layer trains, so the input is read to
+    the end of the step) the arena grows instead."""
+    for trainable in ("all", "last:2", "bias"):
+        options = ProjectOptions(trainable=trainable, precision="int8", batch=2)
+        project = generate_project(MODELS["small_cnn"], "host", tmp_path / trainable, options)
+        model, graph = project.model, project.graph
+        scratch = (model.int8.scratch_offset, model.int8.scratch_offset + 4 * model.int8.scratch_floats)
+        batch = (model.int8.input_offset, model.int8.input_offset + graph.value(graph.input).nbytes)
+        assert max(scratch[1], batch[1]) <= model.arena_size
+        fused = {i for i, node in enumerate(graph.nodes) if node.workspace_bytes}
+        reads = [i for i, node in enumerate(graph.nodes) if graph.input in node.inputs]
+        for placement in model.layout.placements:
+            life = placement.lifetime
+            span = (placement.offset, placement.end_offset)
+            if any(life.start <= t <= life.end for t in fused):
+                assert span[1] <= scratch[0] or scratch[1] <= span[0], (trainable, life)
+            if life.start <= max(reads):
+                assert span[1] <= batch[0] or batch[1] <= span[0], (trainable, life)
+        if fused and max(reads) >= min(fused):  # the input is still live during updates
+            assert scratch[1] <= batch[0] or batch[1] <= scratch[0]

@@ -38,7 +38,7 @@ from edgesdk.codegen.model import (
     _channel_note,
     _shape_text,
 )
-from edgesdk.codegen.program import Step
+from edgesdk.codegen.program import Program, Step, step_reads
 from edgesdk.errors import TrainingError
 from edgesdk.train.graph import Compute as C
 from edgesdk.train.graph import Node, Stage, Value, ValueKind
@@ -75,6 +75,8 @@ class Int8Section:
 
     arrays: tuple[ConstArray, ...]  # per-channel constants, in flash
     scratch_floats: int  # es_qas_scratch elements (0: no fused update)
+    scratch_offset: int  # its place in the arena (bytes): free whenever a fused update runs
+    input_offset: int  # the arena's input region (the float API's quantized batch, es_input_int8)
     state_init: tuple[RenderedCall, ...]  # master copies from their parameters
     rng: tuple[tuple[str, str], ...]  # (array, C literal of its start state)
     input: IoQuant | None  # the model input is int8: es_train_step / es_infer quantize x
@@ -244,13 +246,12 @@ class Int8Assembler(_Assembler):
         base = super()._macros(facts, layout, params_bytes, parameters, gradients, states)
         macros = {m.name: m for m in base}
         ram = sum(a.count * ITEM_BYTES[a.ctype] for a in (*parameters, *gradients, *states))
-        ram += 4 * self._scratch_floats()
         flash = sum(self.graph.source.tensor(v.tensor).nbytes for v in self.graph.values.values()
                     if v.kind in (ValueKind.CONSTANT, ValueKind.PARAMETER) and v.tensor is not None)
         flash += sum(a.count * ITEM_BYTES.get(a.ctype, 16) for a in self.arrays.values())
         macros["ES_MODEL_STATE_BYTES"] = replace(
             macros["ES_MODEL_STATE_BYTES"], value=str(ram),
-            comment="parameters, gradients, master copies and update scratch in RAM",
+            comment="parameters, gradients, master copies and the xorshift32 state in RAM",
         )
         macros["ES_MODEL_FLASH_BYTES"] = replace(
             macros["ES_MODEL_FLASH_BYTES"], value=str(flash),
@@ -266,9 +267,29 @@ class Int8Assembler(_Assembler):
         source = super().run()
         graph = self.graph
         input_value, output_value = graph.value(graph.input), graph.value(graph.outputs[0])
+        # the fused updates' scratch and the quantized input batch live in the arena where nothing
+        # else is live while they are used (the arena grows only when no such place exists)
+        layout, size = source.layout, source.arena_size
+        input_offset, busy = 0, []
+        if input_value.dtype is ir.DType.INT8:
+            reads = (_reads(self.train, graph.input), _reads(self.infer, graph.input))
+            windows = [window for window in reads if window is not None]
+            input_offset = free_offset(layout, windows, input_value.nbytes, self.alignment)
+            size = max(size, _aligned(input_offset + input_value.nbytes, self.alignment))
+            busy = [(start, end, input_offset, input_offset + input_value.nbytes) for start, end in windows]
+        scratch_bytes = 4 * self._scratch_floats()
+        scratch_times = [(s.time, s.time) for s in self.train.steps if s.node.workspace_bytes]
+        scratch_offset = free_offset(layout, scratch_times, scratch_bytes, self.alignment, busy)
+        size = max(size, _aligned(scratch_offset + scratch_bytes, self.alignment))
+        macros = tuple(
+            replace(m, value=str(size)) if m.name == "ES_MODEL_ARENA_BYTES" else m
+            for m in source.header_macros
+        )
         section = Int8Section(
             arrays=tuple(self.arrays.values()),
             scratch_floats=self._scratch_floats(),
+            scratch_offset=scratch_offset,
+            input_offset=input_offset,
             state_init=self.state_init,
             rng=self.rng,
             input=self._io(input_value) if input_value.dtype is ir.DType.INT8 else None,
@@ -277,6 +298,8 @@ class Int8Assembler(_Assembler):
         typed = section.input is not None or section.output is not None
         return replace(
             source,
+            arena_size=size,
+            header_macros=macros,
             int8=section,
             dims=tuple(self.dims.values()),  # the float API's shapes joined the list
             input_ctype=CTYPES[input_value.dtype],
@@ -291,6 +314,42 @@ class Int8Assembler(_Assembler):
         dims = self._dims(K.es_dims(value.shape))
         size = int(np.prod(value.shape, dtype=np.int64))
         return IoQuant(K.c_float(float(tensor.quant.scale[0])), int(tensor.quant.zero_point[0]), dims, size)
+
+
+def _aligned(size: int, alignment: int) -> int:
+    return -(-size // alignment) * alignment
+
+
+def _reads(program: Program, value: str) -> tuple[int, int] | None:
+    """From the program's first step to the last one that reads ``value`` (None: none reads it)."""
+    times = [step.time for step in program.steps if value in step_reads(step)]
+    return (program.start, max(times)) if times else None
+
+
+def free_offset(
+    layout: ArenaLayout,
+    windows: Sequence[tuple[int, int]],
+    size: int,
+    alignment: int,
+    extra: Sequence[tuple[int, int, int, int]] = (),
+) -> int:
+    """The lowest aligned offset of ``size`` bytes that no placement live during one of the time
+    ``windows`` overlaps, nor an ``extra`` region (first, last step, first, end byte) live then (at
+    or past the end of the arena when there is no such gap)."""
+    if size <= 0 or not windows:
+        return 0
+    regions = [(p.lifetime.start, p.lifetime.end, p.offset, p.end_offset) for p in layout.placements]
+    busy = sorted(
+        (low, high)
+        for first, last, low, high in (*regions, *extra)
+        if any(first <= end and start <= last for start, end in windows)
+    )
+    at = 0
+    for begin, end in busy:
+        if begin - at >= size:
+            break
+        at = max(at, _aligned(end, alignment))
+    return at
 
 
 # ---------------------------------------------------------------- which precision to build

@@ -240,12 +240,11 @@ def generate_project(
             "options": _options_document(options, tg),
             "facts": dataclasses.asdict(facts),
             "memory": {
-                "arena_bytes": source.layout.size,
+                "arena_bytes": source.arena_size,
                 "arena_peak_bytes": source.layout.peak,
-                "state_bytes": sum(
-                    a.count for a in (*source.parameters, *source.gradients, *source.optimizer_state)
-                )
-                * 4,
+                "state_bytes": int(  # ES_MODEL_STATE_BYTES: int8 arrays take 1 byte an element
+                    next(m.value for m in source.header_macros if m.name == "ES_MODEL_STATE_BYTES")
+                ),
                 "params_bytes": source.params_bytes,
             },
             "params": [
