@@ -1,0 +1,130 @@
+"""MobileNetV2-alpha-0.35 (96x96, the fixture) training in int8 on the emulated STM32F746: peak SRAM
+and instructions per training step, against MCUNetV3's 141 KB.
+
+For each trainable selection the int8 training runtime is generated (edgesdk.codegen, keep-all
+arena unless a budget is given), linked with a small firmware (benchmarks/int8_memory_main.c: the
+input batch in RAM, as a sensor buffer, two steps through es_train_step_int8) against the real
+board's memory map (linker script with its 320 KB of SRAM), and run in QEMU (mps2-an500,
+Cortex-M7). Peak SRAM = the ELF's static RAM (.data + .bss: the arena, which also holds the input
+batch and the fused updates' scratch, parameters, master copies, runtime) + the stack high-water
+mark measured by the firmware. Instructions
+are QEMU's (-icount), not M7 cycles. MACs are the training graph's (forward, backward and update).
+
+    python benchmarks/int8_memory.py [--steps 2] [--budget 200KB]
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+import click
+from edgesdk.build import run_firmware
+from edgesdk.build.compiler import compile_firmware, kernel_sources
+from edgesdk.codegen import ProjectOptions, generate_project
+from edgesdk.codegen.planning import PlanRequest
+from edgesdk.frontend import load_model
+from edgesdk.plan.units import parse_size
+from edgesdk.train.spec import PARAMETERIZED, layer_label
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "tests" / "fixtures" / "mobilenetv2_035_96.tflite"
+MAIN = Path(__file__).resolve().parent / "int8_memory_main.c"
+MCUNETV3_KB = 141
+
+
+def plans() -> dict[str, dict[str, dict[str, object]]]:
+    """Trainable selections (sparse-update files) by name. TinyEngine-like: biases of the last
+    blocks, weights of a few late layers at channel ratios, the classifier whole."""
+    graph = load_model(MODEL)
+    layers = [layer_label(op) for op in graph.ops if op.kind in PARAMETERIZED]
+    last_blocks = {label: {"bias": True} for label in layers[35:]}
+    sparse = dict(last_blocks)
+    sparse.update({
+        "conv_2d_52": {"weight_ratio": 0.25, "bias": True},
+        "conv_2d_56": {"weight_ratio": 0.5, "bias": True},
+        "conv_2d_60": {"weight_ratio": 0.25, "bias": True},
+        "fully_connected_63": {"weight_ratio": 1.0, "bias": True},
+    })
+    return {
+        "classifier only (last:1)": {layers[-1]: {"weight_ratio": 1.0, "bias": True}},
+        "biases of the last 18 layers": last_blocks,
+        "TinyEngine-like sparse": sparse,
+    }
+
+
+def op_floor() -> tuple[int, str]:
+    """The largest input + output of one op: no schedule of these kernels goes below it."""
+    graph = load_model(MODEL)
+    best = (0, "")
+    for op in graph.ops:
+        live = sum(graph.tensor(t).nbytes for t in op.inputs if t >= 0 and not graph.tensor(t).is_constant)
+        live += sum(graph.tensor(t).nbytes for t in op.outputs)
+        best = max(best, (live, f"{layer_label(op)} {graph.tensor(op.inputs[0]).shape}"))
+    return best
+
+
+def macro(project, name: str) -> int:  # type: ignore[no-untyped-def]
+    return int(next(m.value for m in project.model.header_macros if m.name == name))
+
+
+def commit() -> str:
+    command = ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
+
+
+@click.command()
+@click.option("--steps", default=2, show_default=True, help="Training steps the firmware runs.")
+@click.option("--budget", default=None, help="Plan the step for this RAM budget (edgesdk build --budget).")
+@click.option("--update", default="qas,nearest,fused", show_default=True, help="int8 update options.")
+def main(steps: int, budget: str | None, update: str) -> None:
+    floor, where = op_floor()
+    click.echo(f"commit {commit()}; {MODEL.name} int8 training on the emulated stm32f746 (QEMU mps2-an500, "
+               f"real board's 320 KB SRAM map), batch 1, updates {update}")
+    click.echo(f"one-op floor of the forward kernels: {floor:,} B ({where}: input + output)")
+    header = (f"{'trainable':30} {'arena':>8} {'state':>8} {'other':>6} {'stack':>6} "
+              f"{'peak SRAM':>10} {'vs 141KB':>8} {'instr/step':>12} {'MACs/step':>11} {'instr/MAC':>9} "
+              f"{'fwd instr/MAC':>13}")
+    click.echo(header)
+    click.echo("-" * len(header))
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for index, (name, plan) in enumerate(plans().items()):
+            plan_file = work / f"plan{index}.json"
+            plan_file.write_text(json.dumps(plan))
+            request = None
+            if budget is not None:
+                request = PlanRequest(budget_bytes=parse_size(budget), objective="time", time_limit_s=60.0)
+            options = ProjectOptions(trainable=f"sparse:{plan_file}", optimizer="sgd", lr=0.01,
+                                     precision="int8", int8_training=update, plan=request)
+            project = generate_project(MODEL, "stm32f746", work / f"p{index}", options)
+            src = project.directory / "src"
+            firmware = compile_firmware(
+                [src / "model.c", MAIN, *kernel_sources()], board="stm32f746", target="emulated",
+                out_dir=work / f"fw{index}", include_dirs=[src], defines=[f"BENCH_STEPS={steps}"],
+            )
+            report = firmware.report()
+            results = run_firmware(firmware).check().results
+            arena, state = macro(project, "ES_MODEL_ARENA_BYTES"), macro(project, "ES_MODEL_STATE_BYTES")
+            other = report.static_ram - arena - state
+            stack = int(results["stack.high_water"])
+            peak = report.static_ram + stack
+            instructions = int(results["step.counter"])
+            macs = sum(node.macs for node in project.graph.nodes)
+            forward_macs = sum(node.macs for node in project.graph.inference_nodes)
+            forward = int(results["infer.counter"]) / forward_macs
+            click.echo(
+                f"{name:30} {arena:8,} {state:8,} {other:6,} {stack:6,} {peak:10,} "
+                f"{peak / 1024 - MCUNETV3_KB:+7.1f}K {instructions:12,} {macs:11,} "
+                f"{instructions / macs:9.2f} {forward:13.2f}"
+            )
+    click.echo("arena: activations (int8), gradients (float32), the int8 input batch, the fused "
+               "updates' scratch; state: int8 / int32 trainable parameters (a sparsely updated weight "
+               "whole); other: the runtime's own static data")
+
+
+if __name__ == "__main__":
+    main()
