@@ -25,6 +25,7 @@ from edgesdk.build.compiler import compile_firmware
 from edgesdk.build.protocol import Results
 from edgesdk.codegen import GeneratedProject, ProjectOptions, compile_project, generate_project
 from edgesdk.codegen.data import pseudo_random_batches
+from edgesdk.codegen.planning import PlanRequest
 from edgesdk.export.image import read_image, write_image
 from edgesdk.frontend import load_model
 from edgesdk.reference import ReferenceTrainer
@@ -97,10 +98,11 @@ def build_and_compare(
     steps: int = STEPS,
     lr: float = 0.05,
     sanitize: bool = False,
+    plan: PlanRequest | None = None,
 ) -> tuple[GeneratedProject, Results, ReferenceTrainer]:
     options = ProjectOptions(
         trainable=trainable, optimizer="sgd", lr=lr, batch=batch, steps=steps, report_params=True,
-        precision="int8", int8_training=update,
+        precision="int8", int8_training=update, plan=plan,
     )
     project = generate_project(model, "host", directory, options)
     built = compile_project(project.directory, "host", sanitize=sanitize, runtime_archive=archive)
@@ -229,3 +231,16 @@ def test_scratch_and_input_regions_overlap_no_live_buffer(tmp_path):
                 assert span[1] <= batch[0] or batch[1] <= span[0], (trainable, life)
         if fused and max(reads) >= min(fused):  # the input is still live during updates
             assert scratch[1] <= batch[0] or batch[1] <= scratch[0]
+
+
+@pytest.mark.parametrize("budget,update", [(30 << 10, "qas,stochastic,fused"), (46 << 10, "master,unfused")])
+def test_planned_int8_step_equals_the_reference(budget, update, archive, tmp_path):
+    """A planner schedule (paging to the simulated flash, recomputation) for an int8 step: the
+    generated code still gives the reference's bits (rematerialization and paging change no number)."""
+    request = PlanRequest(budget_bytes=budget, objective="time", time_limit_s=20.0)
+    project, results, _ = build_and_compare(MODELS["small_cnn"], tmp_path / "fw", archive, update=update,
+                                            plan=request)
+    assert project.planned is not None and project.model.scheduled
+    assert project.model.train_arena_bytes <= budget
+    actions = {step.action for phase in project.model.train_phases for step in phase.steps}
+    assert actions & {"page_out", "recompute"}, actions  # the budget made the plan page or recompute
