@@ -1,5 +1,6 @@
 """es_expf / es_logf / es_powif (runtime_c/src/math_f32.c): accuracy against double precision,
-special values, and bit-exact agreement with the numpy float32 replicas in kernel_math.py."""
+special values, and bit-exact agreement with the numpy float32 replicas
+(edgesdk.reference.mathf32, kernel_math.py)."""
 
 from __future__ import annotations
 
