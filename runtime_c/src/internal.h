@@ -71,6 +71,15 @@ static inline int es_window_ok(int32_t n_in, int32_t n_out, int32_t k, int32_t s
     return (n_out - 1) * stride - pad_before <= n_in - 1;
 }
 
+/* The in-bounds part [*lo, *hi) of a window of `filter` taps starting at `start` on an axis of
+ * length n_in (pooling: out-of-bounds taps are skipped, not read as zero). */
+static inline void es_clip_window(int32_t start, int32_t filter, int32_t n_in, int32_t *lo,
+                                  int32_t *hi)
+{
+    *lo = start < 0 ? 0 : start;
+    *hi = start + filter > n_in ? n_in : start + filter;
+}
+
 /*
  * The output index o whose window places tap t at input index i, i.e.
  * i = o*stride - pad_before + t*dilation; -1 when there is none in [0, n_out).

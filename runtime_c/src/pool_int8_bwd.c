@@ -4,34 +4,7 @@
  */
 #include "edgesdk/pool_int8_bwd.h"
 
-#include "internal.h"
-
-static es_status check_pool(const es_pool2d_params *p, const es_dims *in_dims,
-                            const es_dims *out_dims)
-{
-    if (p == NULL || !es_activation_ok(p->activation) || p->filter_h < 1 || p->filter_w < 1 ||
-        !es_axis_params_ok(p->stride_h, 1, p->pad_top) ||
-        !es_axis_params_ok(p->stride_w, 1, p->pad_left)) {
-        return ES_ERR_ARG;
-    }
-    ES_TRY(es_check_dims(in_dims));
-    ES_TRY(es_check_dims(out_dims));
-    if (out_dims->n != in_dims->n || out_dims->c != in_dims->c) {
-        return ES_ERR_SHAPE;
-    }
-    if (!es_window_ok(in_dims->h, out_dims->h, p->filter_h, p->stride_h, 1, p->pad_top) ||
-        !es_window_ok(in_dims->w, out_dims->w, p->filter_w, p->stride_w, 1, p->pad_left)) {
-        return ES_ERR_SHAPE;
-    }
-    return ES_OK;
-}
-
-/* [lo, hi): the in-bounds part of a window starting at `start`. */
-static void clip_window(int32_t start, int32_t filter, int32_t n_in, int32_t *lo, int32_t *hi)
-{
-    *lo = start < 0 ? 0 : start;
-    *hi = start + filter > n_in ? n_in : start + filter;
-}
+#include "pool_check.h"
 
 es_status es_max_pool2d_int8_bwd(const es_pool2d_params *params,
                                  const es_dims *in_dims, const int8_t *in,
@@ -41,7 +14,7 @@ es_status es_max_pool2d_int8_bwd(const es_pool2d_params *params,
     if (in == NULL || dz == NULL || dx == NULL) {
         return ES_ERR_ARG;
     }
-    ES_TRY(check_pool(params, in_dims, out_dims));
+    ES_TRY(es_pool2d_check(params, in_dims, out_dims));
     const int32_t n_batch = in_dims->n, ih_n = in_dims->h, iw_n = in_dims->w, c_n = in_dims->c;
     const int32_t oh_n = out_dims->h, ow_n = out_dims->w;
     const int32_t in_count = es_dims_count(in_dims);
@@ -52,11 +25,11 @@ es_status es_max_pool2d_int8_bwd(const es_pool2d_params *params,
     for (int32_t n = 0; n < n_batch; ++n) {
         for (int32_t oh = 0; oh < oh_n; ++oh) {
             int32_t h_lo, h_hi;
-            clip_window(oh * params->stride_h - params->pad_top, params->filter_h, ih_n, &h_lo,
+            es_clip_window(oh * params->stride_h - params->pad_top, params->filter_h, ih_n, &h_lo,
                         &h_hi);
             for (int32_t ow = 0; ow < ow_n; ++ow) {
                 int32_t w_lo, w_hi;
-                clip_window(ow * params->stride_w - params->pad_left, params->filter_w, iw_n,
+                es_clip_window(ow * params->stride_w - params->pad_left, params->filter_w, iw_n,
                             &w_lo, &w_hi);
                 const float *d = dz + ((n * oh_n + oh) * ow_n + ow) * c_n;
                 for (int32_t c = 0; c < c_n; ++c) {
