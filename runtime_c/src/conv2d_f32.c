@@ -4,29 +4,7 @@
  */
 #include "edgesdk/conv2d_f32.h"
 
-#include "internal.h"
-
-/* Checks shared by the three passes: params in range, shapes consistent. */
-static es_status check_conv2d(const es_conv2d_params *p, const es_dims *in_dims,
-                              const es_dims *out_dims, int32_t kh, int32_t kw, int32_t ic,
-                              int32_t oc)
-{
-    if (p == NULL || !es_activation_ok(p->activation) ||
-        !es_axis_params_ok(p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_axis_params_ok(p->stride_w, p->dilation_w, p->pad_left)) {
-        return ES_ERR_ARG;
-    }
-    ES_TRY(es_check_dims(in_dims));
-    ES_TRY(es_check_dims(out_dims));
-    if (in_dims->c != ic || out_dims->c != oc || out_dims->n != in_dims->n) {
-        return ES_ERR_SHAPE;
-    }
-    if (!es_window_ok(in_dims->h, out_dims->h, kh, p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_window_ok(in_dims->w, out_dims->w, kw, p->stride_w, p->dilation_w, p->pad_left)) {
-        return ES_ERR_SHAPE;
-    }
-    return ES_OK;
-}
+#include "layer_check.h"
 
 es_status es_conv2d_f32_fwd(const es_conv2d_params *params,
                             const es_dims *in_dims, const float *in,
@@ -38,7 +16,7 @@ es_status es_conv2d_f32_fwd(const es_conv2d_params *params,
         return ES_ERR_ARG;
     }
     ES_TRY(es_check_dims(w_dims));
-    ES_TRY(check_conv2d(params, in_dims, out_dims, w_dims->h, w_dims->w, w_dims->c, w_dims->n));
+    ES_TRY(es_conv2d_check(params, in_dims, out_dims, w_dims->h, w_dims->w, w_dims->c, w_dims->n));
 
     const int32_t n_batch = in_dims->n, ih_n = in_dims->h, iw_n = in_dims->w, ic_n = in_dims->c;
     const int32_t oh_n = out_dims->h, ow_n = out_dims->w, oc_n = out_dims->c;
@@ -87,7 +65,7 @@ es_status es_conv2d_f32_bwd_in(const es_conv2d_params *params,
         return ES_ERR_ARG;
     }
     ES_TRY(es_check_dims(w_dims));
-    ES_TRY(check_conv2d(params, in_dims, out_dims, w_dims->h, w_dims->w, w_dims->c, w_dims->n));
+    ES_TRY(es_conv2d_check(params, in_dims, out_dims, w_dims->h, w_dims->w, w_dims->c, w_dims->n));
 
     const int32_t n_batch = in_dims->n, ih_n = in_dims->h, iw_n = in_dims->w, ic_n = in_dims->c;
     const int32_t oh_n = out_dims->h, ow_n = out_dims->w, oc_n = out_dims->c;
@@ -139,7 +117,7 @@ es_status es_conv2d_f32_bwd_w(const es_conv2d_params *params,
     if (dw_dims->n > out_dims->c) {
         return ES_ERR_SHAPE;
     }
-    ES_TRY(check_conv2d(params, in_dims, out_dims, dw_dims->h, dw_dims->w, dw_dims->c,
+    ES_TRY(es_conv2d_check(params, in_dims, out_dims, dw_dims->h, dw_dims->w, dw_dims->c,
                         out_dims->c));
 
     const int32_t n_batch = in_dims->n, ih_n = in_dims->h, iw_n = in_dims->w, ic_n = in_dims->c;

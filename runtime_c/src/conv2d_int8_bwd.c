@@ -4,34 +4,8 @@
  */
 #include "edgesdk/conv2d_int8_bwd.h"
 
-#include "internal.h"
-
-/* Params in range and shapes consistent (the checks of conv2d_f32.c). */
-static es_status check_conv2d(const es_conv2d_params *p, const es_dims *in_dims,
-                              const es_dims *out_dims, int32_t kh, int32_t kw, int32_t ic,
-                              int32_t oc)
-{
-    if (p == NULL || !es_activation_ok(p->activation) ||
-        !es_axis_params_ok(p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_axis_params_ok(p->stride_w, p->dilation_w, p->pad_left)) {
-        return ES_ERR_ARG;
-    }
-    ES_TRY(es_check_dims(in_dims));
-    ES_TRY(es_check_dims(out_dims));
-    if (in_dims->c != ic || out_dims->c != oc || out_dims->n != in_dims->n) {
-        return ES_ERR_SHAPE;
-    }
-    if (!es_window_ok(in_dims->h, out_dims->h, kh, p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_window_ok(in_dims->w, out_dims->w, kw, p->stride_w, p->dilation_w, p->pad_left)) {
-        return ES_ERR_SHAPE;
-    }
-    return ES_OK;
-}
-
-static int zero_point_ok(int32_t zero_point)
-{
-    return zero_point >= -128 && zero_point <= 127;
-}
+#include "edgesdk/requant.h"
+#include "layer_check.h"
 
 es_status es_conv2d_int8_bwd_in(const es_conv2d_params *params, const es_weights_int8_quant *wq,
                                 const es_dims *out_dims, const float *dz,
@@ -39,11 +13,11 @@ es_status es_conv2d_int8_bwd_in(const es_conv2d_params *params, const es_weights
                                 const es_dims *in_dims, float *dx)
 {
     if (dz == NULL || w == NULL || dx == NULL || wq == NULL || wq->scale == NULL ||
-        !zero_point_ok(wq->zero_point)) {
+        !es_zero_point_ok(wq->zero_point)) {
         return ES_ERR_ARG;
     }
     ES_TRY(es_check_dims(w_dims));
-    ES_TRY(check_conv2d(params, in_dims, out_dims, w_dims->h, w_dims->w, w_dims->c, w_dims->n));
+    ES_TRY(es_conv2d_check(params, in_dims, out_dims, w_dims->h, w_dims->w, w_dims->c, w_dims->n));
 
     const int32_t n_batch = in_dims->n, ih_n = in_dims->h, iw_n = in_dims->w, ic_n = in_dims->c;
     const int32_t oh_n = out_dims->h, ow_n = out_dims->w, oc_n = out_dims->c;
@@ -127,7 +101,7 @@ es_status es_conv2d_int8_bwd_w(const es_conv2d_params *params, const es_affine_i
                                const es_dims *in_dims, const int8_t *in,
                                const es_dims *dw_dims, float *dw)
 {
-    if (dz == NULL || in == NULL || dw == NULL || xq == NULL || !zero_point_ok(xq->zero_point)) {
+    if (dz == NULL || in == NULL || dw == NULL || xq == NULL || !es_zero_point_ok(xq->zero_point)) {
         return ES_ERR_ARG;
     }
     ES_TRY(es_check_dims(dw_dims));
@@ -135,7 +109,7 @@ es_status es_conv2d_int8_bwd_w(const es_conv2d_params *params, const es_affine_i
     if (dw_dims->n > out_dims->c) {
         return ES_ERR_SHAPE;
     }
-    ES_TRY(check_conv2d(params, in_dims, out_dims, dw_dims->h, dw_dims->w, dw_dims->c,
+    ES_TRY(es_conv2d_check(params, in_dims, out_dims, dw_dims->h, dw_dims->w, dw_dims->c,
                         out_dims->c));
     const int32_t kh_n = dw_dims->h, kw_n = dw_dims->w, ic_n = dw_dims->c;
     for (int32_t oc = 0; oc < dw_dims->n; ++oc) {
@@ -157,11 +131,11 @@ es_status es_conv2d_int8_bwd_w_qas(const es_conv2d_params *params, const es_affi
                                    float *master, uint32_t *rng_state, float *scratch)
 {
     if (dz == NULL || in == NULL || w == NULL || scratch == NULL || xq == NULL ||
-        !zero_point_ok(xq->zero_point)) {
+        !es_zero_point_ok(xq->zero_point)) {
         return ES_ERR_ARG;
     }
     ES_TRY(es_check_dims(w_dims));
-    ES_TRY(check_conv2d(params, in_dims, out_dims, w_dims->h, w_dims->w, w_dims->c, w_dims->n));
+    ES_TRY(es_conv2d_check(params, in_dims, out_dims, w_dims->h, w_dims->w, w_dims->c, w_dims->n));
     if (!es_qas_layer_ok(qas, w_dims->n, master, rng_state)) {
         return ES_ERR_ARG;
     }

@@ -4,35 +4,7 @@
  */
 #include "edgesdk/depthwise_conv2d_f32.h"
 
-#include "internal.h"
-
-/* Checks shared by the three passes; out_c is C*M, the full number of output channels. */
-static es_status check_depthwise(const es_depthwise_conv2d_params *p, const es_dims *in_dims,
-                                 const es_dims *out_dims, int32_t kh, int32_t kw)
-{
-    if (p == NULL || !es_activation_ok(p->activation) || p->depth_multiplier < 1 ||
-        !es_axis_params_ok(p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_axis_params_ok(p->stride_w, p->dilation_w, p->pad_left)) {
-        return ES_ERR_ARG;
-    }
-    ES_TRY(es_check_dims(in_dims));
-    ES_TRY(es_check_dims(out_dims));
-    if (out_dims->n != in_dims->n || out_dims->c != in_dims->c * p->depth_multiplier) {
-        return ES_ERR_SHAPE;
-    }
-    if (!es_window_ok(in_dims->h, out_dims->h, kh, p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_window_ok(in_dims->w, out_dims->w, kw, p->stride_w, p->dilation_w, p->pad_left)) {
-        return ES_ERR_SHAPE;
-    }
-    return ES_OK;
-}
-
-/* The weight tensor must be [1, KH, KW, C*M]. */
-static es_status check_weights(const es_dims *w_dims, const es_dims *out_dims)
-{
-    ES_TRY(es_check_dims(w_dims));
-    return w_dims->n == 1 && w_dims->c == out_dims->c ? ES_OK : ES_ERR_SHAPE;
-}
+#include "layer_check.h"
 
 es_status es_depthwise_conv2d_f32_fwd(const es_depthwise_conv2d_params *params,
                                       const es_dims *in_dims, const float *in,
@@ -44,8 +16,8 @@ es_status es_depthwise_conv2d_f32_fwd(const es_depthwise_conv2d_params *params,
         return ES_ERR_ARG;
     }
     ES_TRY(es_check_dims(w_dims));
-    ES_TRY(check_depthwise(params, in_dims, out_dims, w_dims->h, w_dims->w));
-    ES_TRY(check_weights(w_dims, out_dims));
+    ES_TRY(es_depthwise_check(params, in_dims, out_dims, w_dims->h, w_dims->w));
+    ES_TRY(es_depthwise_weights_check(w_dims, out_dims));
 
     const int32_t n_batch = in_dims->n, ih_n = in_dims->h, iw_n = in_dims->w, c_n = in_dims->c;
     const int32_t oh_n = out_dims->h, ow_n = out_dims->w, oc_n = out_dims->c;
@@ -103,8 +75,8 @@ es_status es_depthwise_conv2d_f32_bwd_in(const es_depthwise_conv2d_params *param
         return ES_ERR_ARG;
     }
     ES_TRY(es_check_dims(w_dims));
-    ES_TRY(check_depthwise(params, in_dims, out_dims, w_dims->h, w_dims->w));
-    ES_TRY(check_weights(w_dims, out_dims));
+    ES_TRY(es_depthwise_check(params, in_dims, out_dims, w_dims->h, w_dims->w));
+    ES_TRY(es_depthwise_weights_check(w_dims, out_dims));
 
     const int32_t n_batch = in_dims->n, ih_n = in_dims->h, iw_n = in_dims->w, c_n = in_dims->c;
     const int32_t oh_n = out_dims->h, ow_n = out_dims->w, oc_n = out_dims->c;
@@ -158,7 +130,7 @@ es_status es_depthwise_conv2d_f32_bwd_w(const es_depthwise_conv2d_params *params
         return ES_ERR_ARG;
     }
     ES_TRY(es_check_dims(dw_dims));
-    ES_TRY(check_depthwise(params, in_dims, out_dims, dw_dims->h, dw_dims->w));
+    ES_TRY(es_depthwise_check(params, in_dims, out_dims, dw_dims->h, dw_dims->w));
     if (dw_dims->n != 1 || dw_dims->c > out_dims->c) {
         return ES_ERR_SHAPE;
     }

@@ -5,40 +5,8 @@
  */
 #include "edgesdk/depthwise_conv2d_int8_bwd.h"
 
-#include "internal.h"
-
-/* The checks of depthwise_conv2d_f32.c; out_c is C*M. */
-static es_status check_depthwise(const es_depthwise_conv2d_params *p, const es_dims *in_dims,
-                                 const es_dims *out_dims, int32_t kh, int32_t kw)
-{
-    if (p == NULL || !es_activation_ok(p->activation) || p->depth_multiplier < 1 ||
-        !es_axis_params_ok(p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_axis_params_ok(p->stride_w, p->dilation_w, p->pad_left)) {
-        return ES_ERR_ARG;
-    }
-    ES_TRY(es_check_dims(in_dims));
-    ES_TRY(es_check_dims(out_dims));
-    if (out_dims->n != in_dims->n || out_dims->c != in_dims->c * p->depth_multiplier) {
-        return ES_ERR_SHAPE;
-    }
-    if (!es_window_ok(in_dims->h, out_dims->h, kh, p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_window_ok(in_dims->w, out_dims->w, kw, p->stride_w, p->dilation_w, p->pad_left)) {
-        return ES_ERR_SHAPE;
-    }
-    return ES_OK;
-}
-
-/* Weights [1, KH, KW, C*M]. */
-static es_status check_weights(const es_dims *w_dims, const es_dims *out_dims)
-{
-    ES_TRY(es_check_dims(w_dims));
-    return w_dims->n == 1 && w_dims->c == out_dims->c ? ES_OK : ES_ERR_SHAPE;
-}
-
-static int zero_point_ok(int32_t zero_point)
-{
-    return zero_point >= -128 && zero_point <= 127;
-}
+#include "edgesdk/requant.h"
+#include "layer_check.h"
 
 es_status es_depthwise_conv2d_int8_bwd_in(const es_depthwise_conv2d_params *params,
                                           const es_weights_int8_quant *wq,
@@ -47,12 +15,12 @@ es_status es_depthwise_conv2d_int8_bwd_in(const es_depthwise_conv2d_params *para
                                           const es_dims *in_dims, float *dx)
 {
     if (dz == NULL || w == NULL || dx == NULL || wq == NULL || wq->scale == NULL ||
-        !zero_point_ok(wq->zero_point)) {
+        !es_zero_point_ok(wq->zero_point)) {
         return ES_ERR_ARG;
     }
     ES_TRY(es_check_dims(w_dims));
-    ES_TRY(check_depthwise(params, in_dims, out_dims, w_dims->h, w_dims->w));
-    ES_TRY(check_weights(w_dims, out_dims));
+    ES_TRY(es_depthwise_check(params, in_dims, out_dims, w_dims->h, w_dims->w));
+    ES_TRY(es_depthwise_weights_check(w_dims, out_dims));
 
     const int32_t n_batch = in_dims->n, ih_n = in_dims->h, iw_n = in_dims->w, c_n = in_dims->c;
     const int32_t oh_n = out_dims->h, ow_n = out_dims->w, oc_n = out_dims->c;
@@ -139,11 +107,11 @@ es_status es_depthwise_conv2d_int8_bwd_w(const es_depthwise_conv2d_params *param
                                          const es_dims *in_dims, const int8_t *in,
                                          const es_dims *dw_dims, float *dw)
 {
-    if (dz == NULL || in == NULL || dw == NULL || xq == NULL || !zero_point_ok(xq->zero_point)) {
+    if (dz == NULL || in == NULL || dw == NULL || xq == NULL || !es_zero_point_ok(xq->zero_point)) {
         return ES_ERR_ARG;
     }
     ES_TRY(es_check_dims(dw_dims));
-    ES_TRY(check_depthwise(params, in_dims, out_dims, dw_dims->h, dw_dims->w));
+    ES_TRY(es_depthwise_check(params, in_dims, out_dims, dw_dims->h, dw_dims->w));
     if (dw_dims->n != 1 || dw_dims->c > out_dims->c) {
         return ES_ERR_SHAPE;
     }
@@ -165,12 +133,12 @@ es_status es_depthwise_conv2d_int8_bwd_w_qas(const es_depthwise_conv2d_params *p
                                              float *master, uint32_t *rng_state, float *scratch)
 {
     if (dz == NULL || in == NULL || w == NULL || scratch == NULL || xq == NULL ||
-        !zero_point_ok(xq->zero_point)) {
+        !es_zero_point_ok(xq->zero_point)) {
         return ES_ERR_ARG;
     }
     ES_TRY(es_check_dims(w_dims));
-    ES_TRY(check_depthwise(params, in_dims, out_dims, w_dims->h, w_dims->w));
-    ES_TRY(check_weights(w_dims, out_dims));
+    ES_TRY(es_depthwise_check(params, in_dims, out_dims, w_dims->h, w_dims->w));
+    ES_TRY(es_depthwise_weights_check(w_dims, out_dims));
     if (!es_qas_layer_ok(qas, w_dims->c, master, rng_state)) {
         return ES_ERR_ARG;
     }

@@ -4,31 +4,7 @@
  */
 #include "edgesdk/fully_connected_f32.h"
 
-#include "internal.h"
-
-/*
- * Checks that x holds rows of `features` values and y holds the same number of rows of
- * `outputs` values; stores the row count.
- */
-static es_status check_rows(const es_dims *in_dims, const es_dims *out_dims, int32_t features,
-                            int32_t outputs, int32_t *rows)
-{
-    ES_TRY(es_check_dims(in_dims));
-    ES_TRY(es_check_dims(out_dims));
-    const int32_t in_count = es_dims_count(in_dims);
-    if (features < 1 || in_count % features != 0 || out_dims->c != outputs) {
-        return ES_ERR_SHAPE;
-    }
-    *rows = in_count / features;
-    return es_dims_count(out_dims) == *rows * outputs ? ES_OK : ES_ERR_SHAPE;
-}
-
-/* The weight tensor must be [O, 1, 1, K]. */
-static es_status check_weights(const es_dims *w_dims)
-{
-    ES_TRY(es_check_dims(w_dims));
-    return w_dims->h == 1 && w_dims->w == 1 ? ES_OK : ES_ERR_SHAPE;
-}
+#include "layer_check.h"
 
 es_status es_fully_connected_f32_fwd(const es_fully_connected_params *params,
                                      const es_dims *in_dims, const float *in,
@@ -40,9 +16,9 @@ es_status es_fully_connected_f32_fwd(const es_fully_connected_params *params,
         out == NULL) {
         return ES_ERR_ARG;
     }
-    ES_TRY(check_weights(w_dims));
+    ES_TRY(es_fc_weights_check(w_dims));
     int32_t rows = 0;
-    ES_TRY(check_rows(in_dims, out_dims, w_dims->c, w_dims->n, &rows));
+    ES_TRY(es_fc_rows_check(in_dims, out_dims, w_dims->c, w_dims->n, &rows));
     const int32_t k_n = w_dims->c, o_n = w_dims->n;
 
     for (int32_t r = 0; r < rows; ++r) {
@@ -66,9 +42,9 @@ es_status es_fully_connected_f32_bwd_in(const es_dims *out_dims, const float *dz
     if (dz == NULL || w == NULL || dx == NULL) {
         return ES_ERR_ARG;
     }
-    ES_TRY(check_weights(w_dims));
+    ES_TRY(es_fc_weights_check(w_dims));
     int32_t rows = 0;
-    ES_TRY(check_rows(in_dims, out_dims, w_dims->c, w_dims->n, &rows));
+    ES_TRY(es_fc_rows_check(in_dims, out_dims, w_dims->c, w_dims->n, &rows));
     const int32_t k_n = w_dims->c, o_n = w_dims->n;
 
     for (int32_t r = 0; r < rows; ++r) {
@@ -91,10 +67,10 @@ es_status es_fully_connected_f32_bwd_w(const es_dims *out_dims, const float *dz,
     if (dz == NULL || in == NULL || dw == NULL) {
         return ES_ERR_ARG;
     }
-    ES_TRY(check_weights(dw_dims));
+    ES_TRY(es_fc_weights_check(dw_dims));
     ES_TRY(es_check_dims(out_dims));
     int32_t rows = 0;
-    ES_TRY(check_rows(in_dims, out_dims, dw_dims->c, out_dims->c, &rows));
+    ES_TRY(es_fc_rows_check(in_dims, out_dims, dw_dims->c, out_dims->c, &rows));
     if (dw_dims->n > out_dims->c) {
         return ES_ERR_SHAPE;
     }

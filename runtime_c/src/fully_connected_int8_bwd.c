@@ -5,33 +5,8 @@
  */
 #include "edgesdk/fully_connected_int8_bwd.h"
 
-#include "internal.h"
-
-/* x holds rows of `features` values and y the same rows of `outputs` values; stores rows. */
-static es_status check_rows(const es_dims *in_dims, const es_dims *out_dims, int32_t features,
-                            int32_t outputs, int32_t *rows)
-{
-    ES_TRY(es_check_dims(in_dims));
-    ES_TRY(es_check_dims(out_dims));
-    const int32_t in_count = es_dims_count(in_dims);
-    if (features < 1 || in_count % features != 0 || out_dims->c != outputs) {
-        return ES_ERR_SHAPE;
-    }
-    *rows = in_count / features;
-    return es_dims_count(out_dims) == *rows * outputs ? ES_OK : ES_ERR_SHAPE;
-}
-
-/* Weights {O, 1, 1, K}. */
-static es_status check_weights(const es_dims *w_dims)
-{
-    ES_TRY(es_check_dims(w_dims));
-    return w_dims->h == 1 && w_dims->w == 1 ? ES_OK : ES_ERR_SHAPE;
-}
-
-static int zero_point_ok(int32_t zero_point)
-{
-    return zero_point >= -128 && zero_point <= 127;
-}
+#include "edgesdk/requant.h"
+#include "layer_check.h"
 
 es_status es_fully_connected_int8_bwd_in(const es_weights_int8_quant *wq,
                                          const es_dims *out_dims, const float *dz,
@@ -39,12 +14,12 @@ es_status es_fully_connected_int8_bwd_in(const es_weights_int8_quant *wq,
                                          const es_dims *in_dims, float *dx)
 {
     if (dz == NULL || w == NULL || dx == NULL || wq == NULL || wq->scale == NULL ||
-        !zero_point_ok(wq->zero_point)) {
+        !es_zero_point_ok(wq->zero_point)) {
         return ES_ERR_ARG;
     }
-    ES_TRY(check_weights(w_dims));
+    ES_TRY(es_fc_weights_check(w_dims));
     int32_t rows = 0;
-    ES_TRY(check_rows(in_dims, out_dims, w_dims->c, w_dims->n, &rows));
+    ES_TRY(es_fc_rows_check(in_dims, out_dims, w_dims->c, w_dims->n, &rows));
     const int32_t k_n = w_dims->c, o_n = w_dims->n, zp = wq->zero_point;
 
     for (int32_t r = 0; r < rows; ++r) {
@@ -87,13 +62,13 @@ es_status es_fully_connected_int8_bwd_w(const es_affine_int8_params *xq,
                                         const es_dims *in_dims, const int8_t *in,
                                         const es_dims *dw_dims, float *dw)
 {
-    if (dz == NULL || in == NULL || dw == NULL || xq == NULL || !zero_point_ok(xq->zero_point)) {
+    if (dz == NULL || in == NULL || dw == NULL || xq == NULL || !es_zero_point_ok(xq->zero_point)) {
         return ES_ERR_ARG;
     }
-    ES_TRY(check_weights(dw_dims));
+    ES_TRY(es_fc_weights_check(dw_dims));
     ES_TRY(es_check_dims(out_dims));
     int32_t rows = 0;
-    ES_TRY(check_rows(in_dims, out_dims, dw_dims->c, out_dims->c, &rows));
+    ES_TRY(es_fc_rows_check(in_dims, out_dims, dw_dims->c, out_dims->c, &rows));
     if (dw_dims->n > out_dims->c) {
         return ES_ERR_SHAPE;
     }
@@ -112,12 +87,12 @@ es_status es_fully_connected_int8_bwd_w_qas(const es_affine_int8_params *xq,
                                             float *master, uint32_t *rng_state, float *scratch)
 {
     if (dz == NULL || in == NULL || w == NULL || scratch == NULL || xq == NULL ||
-        !zero_point_ok(xq->zero_point)) {
+        !es_zero_point_ok(xq->zero_point)) {
         return ES_ERR_ARG;
     }
-    ES_TRY(check_weights(w_dims));
+    ES_TRY(es_fc_weights_check(w_dims));
     int32_t rows = 0;
-    ES_TRY(check_rows(in_dims, out_dims, w_dims->c, w_dims->n, &rows));
+    ES_TRY(es_fc_rows_check(in_dims, out_dims, w_dims->c, w_dims->n, &rows));
     if (!es_qas_layer_ok(qas, w_dims->n, master, rng_state)) {
         return ES_ERR_ARG;
     }

@@ -4,7 +4,7 @@
  */
 #include "edgesdk/pool_f32.h"
 
-#include "pool_check.h"
+#include "layer_check.h"
 
 es_status es_avg_pool2d_f32_fwd(const es_pool2d_params *params,
                                 const es_dims *in_dims, const float *in,

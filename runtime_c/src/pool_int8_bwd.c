@@ -4,7 +4,7 @@
  */
 #include "edgesdk/pool_int8_bwd.h"
 
-#include "pool_check.h"
+#include "layer_check.h"
 
 es_status es_max_pool2d_int8_bwd(const es_pool2d_params *params,
                                  const es_dims *in_dims, const int8_t *in,
