@@ -296,65 +296,27 @@ class Int8Kernels:
         return np.ascontiguousarray(x, dtype=np.int8)
 
     def conv2d(self, x, w, bias, p: qp.ConvInt8Params) -> np.ndarray:
-        x, w = self._i8(x), self._i8(w)
         m, s = i32_array(p.multiplier), i32_array(p.shift)
-        c = ConvParams(
-            *p.stride,
-            *p.dilation,
-            p.pad_top,
-            p.pad_left,
-            p.input_offset,
-            p.output_offset,
-            p.act_min,
-            p.act_max,
-            ptr(m, i32),
-            ptr(s, i32),
-        )
-        b = None if bias is None else i32_array(bias)
-        out = Guarded((x.shape[0], *p.out_hw, w.shape[0]))
-        return self._run(
-            "es_conv2d_int8_fwd",
-            out,
-            c,
-            dims(x.shape),
-            ptr(x),
-            dims(w.shape),
-            ptr(w),
-            ptr(b, i32),
-            dims(out.array.shape),
-            out.ptr(),
-        )
+        c = ConvParams(*p.stride, *p.dilation, p.pad_top, p.pad_left, p.input_offset,
+                       p.output_offset, p.act_min, p.act_max, ptr(m, i32), ptr(s, i32))
+        return self._windowed("es_conv2d_int8_fwd", c, x, w, bias, p.out_hw, out_channels=w.shape[0])
 
     def depthwise_conv2d(self, x, w, bias, p: qp.DepthwiseInt8Params) -> np.ndarray:
-        x, w = self._i8(x), self._i8(w)
         m, s = i32_array(p.multiplier), i32_array(p.shift)
-        c = DepthwiseParams(
-            *p.stride,
-            *p.dilation,
-            p.pad_top,
-            p.pad_left,
-            p.depth_multiplier,
-            p.input_offset,
-            p.output_offset,
-            p.act_min,
-            p.act_max,
-            ptr(m, i32),
-            ptr(s, i32),
-        )
+        c = DepthwiseParams(*p.stride, *p.dilation, p.pad_top, p.pad_left, p.depth_multiplier,
+                            p.input_offset, p.output_offset, p.act_min, p.act_max, ptr(m, i32),
+                            ptr(s, i32))
+        return self._windowed("es_depthwise_conv2d_int8_fwd", c, x, w, bias, p.out_hw,
+                              out_channels=w.shape[3])
+
+    def _windowed(self, name, params, x, w, bias, out_hw, out_channels: int) -> np.ndarray:
+        """A conv-shaped kernel: (params, x, w, bias, y); the params struct holds ``m``/``s``
+        pointers, which the caller keeps alive by holding the arrays until this returns."""
+        x, w = self._i8(x), self._i8(w)
         b = None if bias is None else i32_array(bias)
-        out = Guarded((x.shape[0], *p.out_hw, w.shape[3]))
-        return self._run(
-            "es_depthwise_conv2d_int8_fwd",
-            out,
-            c,
-            dims(x.shape),
-            ptr(x),
-            dims(w.shape),
-            ptr(w),
-            ptr(b, i32),
-            dims(out.array.shape),
-            out.ptr(),
-        )
+        out = Guarded((x.shape[0], *out_hw, out_channels))
+        return self._run(name, out, params, dims(x.shape), ptr(x), dims(w.shape), ptr(w), ptr(b, i32),
+                         dims(out.array.shape), out.ptr())
 
     def fully_connected(self, x, w, bias, p: qp.FullyConnectedInt8Params) -> np.ndarray:
         w = self._i8(w)
