@@ -39,4 +39,4 @@ lint: setup
 	$(BIN)/ruff check sdk tests benchmarks examples
 
 clean:
-	rm -rf $(VENV) build/demo
+	rm -rf $(VENV) build/digits-demo
