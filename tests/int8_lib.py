@@ -194,6 +194,9 @@ PF = P(ctypes.c_float)
 SIGNATURES: dict[str, tuple] = {
     "es_conv2d_int8_fwd": (P(ConvParams), PD, P8, PD, P8, PI32, PD, P8),
     "es_depthwise_conv2d_int8_fwd": (P(DepthwiseParams), PD, P8, PD, P8, PI32, PD, P8),
+    "es_conv_depthwise_int8_fwd": (
+        P(ConvParams), P(DepthwiseParams), PD, P8, PD, P8, PI32, PD, PD, P8, PI32, PD, P8, P8, ctypes.c_size_t
+    ),
     "es_fully_connected_int8_fwd": (P(FcParams), PD, P8, PD, P8, PI32, PD, P8),
     "es_add_int8_fwd": (P(AddParams), PD, P8, PD, P8, PD, P8),
     "es_avg_pool2d_int8_fwd": (P(PoolParams), PD, P8, PD, P8),
@@ -217,6 +220,8 @@ def load(path: Path) -> ctypes.CDLL:
         function = getattr(lib, name)
         function.argtypes = list(argtypes)
         function.restype = ctypes.c_int
+    lib.es_conv_depthwise_int8_scratch_size.argtypes = [P(DepthwiseParams), PD, PD]
+    lib.es_conv_depthwise_int8_scratch_size.restype = ctypes.c_size_t
     lib.es_xorshift32.argtypes = [ctypes.c_uint32]
     lib.es_xorshift32.restype = ctypes.c_uint32
     return lib
@@ -234,6 +239,22 @@ def dims(shape: Sequence[int]) -> Dims:
 def es_axis(rank: int, axis: int) -> int:
     """The es_dims axis (0..3) that numpy axis ``axis`` of a rank-``rank`` tensor maps to."""
     return {1: (3,), 2: (0, 3), 3: (0, 2, 3), 4: (0, 1, 2, 3)}[rank][axis]
+
+
+def conv_struct(p: qp.ConvInt8Params) -> tuple[ConvParams, tuple[np.ndarray, ...]]:
+    """The C struct of ``p`` and the per-channel arrays it points to (keep them alive)."""
+    m, s = i32_array(p.multiplier), i32_array(p.shift)
+    c = ConvParams(*p.stride, *p.dilation, p.pad_top, p.pad_left, p.input_offset,
+                   p.output_offset, p.act_min, p.act_max, ptr(m, i32), ptr(s, i32))
+    return c, (m, s)
+
+
+def depthwise_struct(p: qp.DepthwiseInt8Params) -> tuple[DepthwiseParams, tuple[np.ndarray, ...]]:
+    m, s = i32_array(p.multiplier), i32_array(p.shift)
+    c = DepthwiseParams(*p.stride, *p.dilation, p.pad_top, p.pad_left, p.depth_multiplier,
+                        p.input_offset, p.output_offset, p.act_min, p.act_max, ptr(m, i32),
+                        ptr(s, i32))
+    return c, (m, s)
 
 
 GUARD = 32
@@ -296,18 +317,37 @@ class Int8Kernels:
         return np.ascontiguousarray(x, dtype=np.int8)
 
     def conv2d(self, x, w, bias, p: qp.ConvInt8Params) -> np.ndarray:
-        m, s = i32_array(p.multiplier), i32_array(p.shift)
-        c = ConvParams(*p.stride, *p.dilation, p.pad_top, p.pad_left, p.input_offset,
-                       p.output_offset, p.act_min, p.act_max, ptr(m, i32), ptr(s, i32))
+        c, _alive = conv_struct(p)
         return self._windowed("es_conv2d_int8_fwd", c, x, w, bias, p.out_hw, out_channels=w.shape[0])
 
     def depthwise_conv2d(self, x, w, bias, p: qp.DepthwiseInt8Params) -> np.ndarray:
-        m, s = i32_array(p.multiplier), i32_array(p.shift)
-        c = DepthwiseParams(*p.stride, *p.dilation, p.pad_top, p.pad_left, p.depth_multiplier,
-                            p.input_offset, p.output_offset, p.act_min, p.act_max, ptr(m, i32),
-                            ptr(s, i32))
+        c, _alive = depthwise_struct(p)
         return self._windowed("es_depthwise_conv2d_int8_fwd", c, x, w, bias, p.out_hw,
                               out_channels=w.shape[3])
+
+    def conv_depthwise(self, x, conv_w, conv_b, conv_p: qp.ConvInt8Params, dw_w, dw_b,
+                       dw_p: qp.DepthwiseInt8Params, scratch_bytes: int | None = None) -> np.ndarray:
+        """es_conv_depthwise_int8_fwd with a guarded ring of ``scratch_bytes`` (default: the
+        kernel's own es_conv_depthwise_int8_scratch_size)."""
+        x, conv_w, dw_w = self._i8(x), self._i8(conv_w), self._i8(dw_w)
+        conv, _conv_alive = conv_struct(conv_p)
+        dw, _dw_alive = depthwise_struct(dw_p)
+        mid = dims((x.shape[0], *conv_p.out_hw, conv_w.shape[0]))
+        size = self.conv_depthwise_scratch_size(dw_p, dw_w.shape, mid)
+        ring = Guarded((size if scratch_bytes is None else scratch_bytes,))
+        out = Guarded((x.shape[0], *dw_p.out_hw, dw_w.shape[3]))
+        cb = None if conv_b is None else i32_array(conv_b)
+        db = None if dw_b is None else i32_array(dw_b)
+        result = self._run("es_conv_depthwise_int8_fwd", out, conv, dw, dims(x.shape), ptr(x),
+                           dims(conv_w.shape), ptr(conv_w), ptr(cb, i32), mid, dims(dw_w.shape),
+                           ptr(dw_w), ptr(db, i32), dims(out.array.shape), out.ptr(), ring.ptr(),
+                           ring.array.size)
+        ring.check()
+        return result
+
+    def conv_depthwise_scratch_size(self, dw_p: qp.DepthwiseInt8Params, dw_w_shape, mid: Dims) -> int:
+        dw, _alive = depthwise_struct(dw_p)
+        return int(self.lib.es_conv_depthwise_int8_scratch_size(dw, dims(dw_w_shape), mid))
 
     def _windowed(self, name, params, x, w, bias, out_hw, out_channels: int) -> np.ndarray:
         """A conv-shaped kernel: (params, x, w, bias, y); the params struct holds ``m``/``s``

@@ -135,6 +135,51 @@ static void run_convs(int extreme)
     free(x), free(k), free(y), free(bias), free(m), free(s), free(dk), free(dy), free(dbias), free(dm), free(ds);
 }
 
+/* The fused convolution -> depthwise convolution over a ring of exactly its scratch size
+ * (tests/c/conv_depthwise_sanitize.c compares it with the two kernels). */
+static void run_conv_depthwise(int extreme)
+{
+    es_dims in = {2, rnd(1, 9), rnd(1, 9), rnd(1, 5)};
+    es_dims w = {rnd(1, 5), 1, 1, 0};
+    es_dims mid, dw = {1, rnd(1, 3), rnd(1, 3), 0}, out;
+    es_conv2d_int8_params p = {1, 1, 1, 1, 0, 0, 0, 0, -128, 127, NULL, NULL};
+    es_depthwise_conv2d_int8_params d = {1, 1, 1, 1, 0, 0, 1, 0, 0, -128, 127, NULL, NULL};
+    int8_t *x, *k, *dk, *y, *ring;
+    int32_t *bias, *dbias, *m, *s, *dm, *ds;
+    size_t ring_bytes;
+    w.c = in.c;
+    mid = in;
+    mid.c = w.n;
+    dw.c = w.n;
+    d.stride_h = rnd(1, 2);
+    d.stride_w = rnd(1, 2);
+    d.dilation_h = rnd(1, 2);
+    out = mid;
+    out.h = same_out(mid.h, dw.h, d.stride_h, d.dilation_h, &d.pad_top);
+    out.w = same_out(mid.w, dw.w, d.stride_w, d.dilation_w, &d.pad_left);
+    p.input_offset = rnd(-127, 128);
+    p.output_offset = rnd(-128, 127);
+    d.input_offset = -p.output_offset;
+    requant(w.n, extreme, &m, &s);
+    requant(w.n, extreme, &dm, &ds);
+    p.multiplier = m;
+    p.shift = s;
+    d.multiplier = dm;
+    d.shift = ds;
+    x = int8s(es_dims_count(&in));
+    k = int8s(es_dims_count(&w));
+    dk = int8s(es_dims_count(&dw));
+    bias = int32s(w.n, extreme);
+    dbias = int32s(w.n, extreme);
+    y = (int8_t *)malloc((size_t)es_dims_count(&out));
+    ring_bytes = es_conv_depthwise_int8_scratch_size(&d, &dw, &mid);
+    ring = (int8_t *)malloc(ring_bytes);
+    expect_ok(es_conv_depthwise_int8_fwd(&p, &d, &in, x, &w, k, bias, &mid, &dw, dk, dbias, &out, y, ring,
+                                         ring_bytes),
+              "es_conv_depthwise_int8_fwd");
+    free(x), free(k), free(dk), free(bias), free(dbias), free(y), free(ring), free(m), free(s), free(dm), free(ds);
+}
+
 static void run_fc_add(int extreme)
 {
     es_dims in = {rnd(1, 3), 1, 1, rnd(1, 40)};
@@ -347,6 +392,7 @@ int main(int argc, char **argv)
     for (round = 0; round < 300; ++round) {
         const int extreme = round % 3 == 0;
         run_convs(extreme);
+        run_conv_depthwise(extreme);
         run_fc_add(extreme);
         run_pools_mean_pad(extreme);
         run_elementwise(extreme);
@@ -358,5 +404,6 @@ int main(int argc, char **argv)
     puts("called es_softmax_int8_fwd\ncalled es_logistic_int8_fwd\ncalled es_quantize_f32_int8_fwd");
     puts("called es_requantize_int8_fwd\ncalled es_dequantize_int8_f32_fwd");
     puts("called es_qas_int8_update\ncalled es_qas_int32_update");
+    puts("called es_conv_depthwise_int8_fwd");
     return failures == 0 ? 0 : 1;
 }

@@ -4,7 +4,9 @@
  * Naming: es_<op>[_variant]_int8_fwd; constants in flat parameter structs computed at
  * code-generation time by edgesdk.quant.prepare (one field per constant, per-channel arrays by
  * pointer). Tensors are int8 (biases int32), laid out and passed as in edgesdk/common.h. No
- * kernel needs workspace (scratch size 0). Arithmetic helpers: edgesdk/requant.h.
+ * kernel needs workspace (scratch size 0) except the fused convolution -> depthwise convolution
+ * (a ring of producer rows, es_conv_depthwise_int8_scratch_size). Arithmetic helpers:
+ * edgesdk/requant.h.
  */
 #ifndef EDGESDK_KERNELS_INT8_H
 #define EDGESDK_KERNELS_INT8_H
@@ -14,6 +16,7 @@
 #include "edgesdk/add_int8.h"
 #include "edgesdk/concat_int8.h"
 #include "edgesdk/conv2d_int8.h"
+#include "edgesdk/conv_depthwise_int8.h"
 #include "edgesdk/depthwise_conv2d_int8.h"
 #include "edgesdk/fully_connected_int8.h"
 #include "edgesdk/logistic_int8.h"

