@@ -10,20 +10,31 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 import int8_lib as il
 import numpy as np
 import pytest
+from codegen_support import FIXTURES
+from edgesdk.errors import TrainingError
+from edgesdk.frontend import load_model
 from edgesdk.ir import Padding
 from edgesdk.quant import params as qp
 from edgesdk.quant.prepare import window
+from edgesdk.reference import ReferenceTrainer
 from edgesdk.reference import int8 as ref
+from edgesdk.train import build_training_graph
+from edgesdk.train.graph import Compute
+from edgesdk.train.spec import Int8Training
 
 HERE = Path(__file__).resolve().parent
 SANITIZE_DRIVER = HERE / "c" / "conv_depthwise_sanitize.c"
 ES_ERR_ARG, ES_ERR_SHAPE = 1, 2
+MOBILENET = FIXTURES / "mobilenetv2_035_96.tflite"
+FLOAT_IO = FIXTURES / "small_cnn_float_io.tflite"
+DIGITS = HERE.parent / "examples" / "digits" / "model" / "digits_cnn.tflite"
 
 
 @pytest.fixture(scope="module")
@@ -203,3 +214,97 @@ def test_sanitizer_control_catches_a_short_ring(sanitized):
     result = subprocess.run([str(sanitized), "short"], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "heap-buffer-overflow" in result.stderr
+
+
+# -- the graph pass --------------------------------------------------------------------------------
+
+
+def _graph(trainable: str, fuse: bool = True, model: Path = MOBILENET, batch: int = 1):
+    options = "qas,nearest,fused" + ("" if fuse else ",nofuse")
+    return build_training_graph(load_model(model), trainable=trainable, optimizer="sgd", precision="int8",
+                                int8_training=options, batch=batch)
+
+
+def _fused(program) -> list[str]:
+    return [node.name for node in program if node.compute is Compute.CONV_DEPTHWISE_INT8_FWD]
+
+
+# every MobileNetV2 block's expansion (the first block: the stem) and its depthwise convolution
+MOBILENET_PAIRS = [(0, 1), (3, 4), (6, 7), (10, 11), (13, 14), (17, 18), (21, 22), (24, 25), (28, 29),
+                   (32, 33), (36, 37), (39, 40), (43, 44), (47, 48), (50, 51), (54, 55), (58, 59)]
+
+
+def test_every_block_fuses_when_only_the_classifier_trains():
+    fused, unfused = _graph("last:1"), _graph("last:1", fuse=False)
+    names = [f"conv_2d_{p}-depthwise_conv_2d_{d}.fwd" for p, d in MOBILENET_PAIRS]
+    assert _fused(fused.nodes) == names and _fused(fused.inference_nodes) == names
+    assert _fused(unfused.nodes) == [] and "nofuse" in unfused.summary()
+    for p, d in MOBILENET_PAIRS:  # the middle tensor is no value any more; the depthwise output is
+        assert f"conv_2d_{p}.y" not in fused.values and f"depthwise_conv_2d_{d}.y" in fused.values
+    assert len(fused.nodes) == len(unfused.nodes) - len(MOBILENET_PAIRS)
+    assert [node.index for node in fused.nodes] == list(range(len(fused.nodes)))
+    assert [node.index for node in fused.inference_nodes] == list(range(len(fused.inference_nodes)))
+    assert sum(n.macs for n in fused.nodes) == sum(n.macs for n in unfused.nodes)
+    assert sum(n.macs for n in fused.inference_nodes) == sum(n.macs for n in unfused.inference_nodes)
+    block1 = fused.node("conv_2d_3-depthwise_conv_2d_4.fwd")
+    parts = unfused.node("conv_2d_3.fwd"), unfused.node("depthwise_conv_2d_4.fwd")
+    assert block1.macs == parts[0].macs + parts[1].macs
+    assert block1.output_bytes == parts[1].output_bytes == 24 * 24 * 48
+    assert block1.workspace_bytes == 3 * 48  # three rows of the 48-wide expansion output
+    assert block1.inputs == (*parts[0].inputs, *parts[1].inputs[1:])
+
+
+def test_nothing_fuses_when_the_layers_train():
+    assert _fused(_graph("all").nodes) == [] and _fused(_graph("all").inference_nodes) == []
+    # biases train: a trainable bias of either layer keeps the pair apart
+    assert _fused(_graph("bias").nodes) == []
+
+
+def test_a_trainable_depthwise_or_producer_keeps_its_pair(tmp_path):
+    """Only the pairs whose four parameters are all frozen fuse (sparse update of one block)."""
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"conv_2d_54": {"bias": True}, "depthwise_conv_2d_59": {"weight_ratio": 0.5}}))
+    names = _fused(_graph(f"sparse:{plan}").nodes)
+    assert "conv_2d_54-depthwise_conv_2d_55.fwd" not in names
+    assert "conv_2d_58-depthwise_conv_2d_59.fwd" not in names
+    assert "conv_2d_50-depthwise_conv_2d_51.fwd" in names
+
+
+def test_the_planner_sees_one_node_with_the_ring_as_workspace():
+    graph = _graph("last:1")
+    exported = {n["name"]: n for n in graph.to_planner_dict()["nodes"]}
+    entry = exported["conv_2d_3-depthwise_conv_2d_4.fwd"]
+    assert entry["workspace_bytes"] == 144 and entry["output_bytes"] == 27_648
+    assert "conv_2d_3.fwd" not in exported and "depthwise_conv_2d_4.fwd" not in exported
+    assert exported["conv_2d_5.fwd"]["deps"] == ["conv_2d_3-depthwise_conv_2d_4.fwd"]
+
+
+def test_quantize_nodes_convert_the_whole_batch():
+    graph = build_training_graph(load_model(FLOAT_IO), trainable="all", optimizer="sgd", precision="int8",
+                                 batch=3)
+    elementwise = [n for n in graph.nodes + graph.inference_nodes
+                   if n.compute in (Compute.QUANTIZE_INT8_FWD, Compute.DEQUANTIZE_INT8_FWD)]
+    assert elementwise
+    for node in elementwise:
+        assert node.attrs["size"] == graph.value(node.output).size
+        assert graph.value(node.output).shape[0] == 3
+
+
+def test_reference_fused_equals_unfused():
+    """The reference trainer on both graphs: same losses, same parameters, same inference."""
+    rng = np.random.default_rng(0)
+    fused, unfused = ReferenceTrainer(_graph("last:1")), ReferenceTrainer(_graph("last:1", fuse=False))
+    for _ in range(2):
+        x = rng.integers(-128, 128, (1, 96, 96, 3)).astype(np.int8)
+        labels = rng.integers(0, 2, 1)
+        assert np.float32(fused.train_step(x, labels)) == np.float32(unfused.train_step(x, labels))
+    for name, value in unfused.parameters.items():
+        np.testing.assert_array_equal(fused.parameters[name], value)
+    np.testing.assert_array_equal(fused.infer(x), unfused.infer(x))
+
+
+def test_int8_training_words():
+    assert Int8Training.parse("nofuse") == Int8Training(fuse=False)
+    assert Int8Training.parse("stochastic, nofuse, fuse").fuse
+    with pytest.raises(TrainingError, match="nofuse"):
+        Int8Training.parse("no-fuse")

@@ -89,6 +89,15 @@ def _unary(kernel: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
     return run
 
 
+def conv_depthwise_int8_fwd(attrs: Attrs, x: np.ndarray, *parameters: np.ndarray) -> np.ndarray:
+    """The fused convolution -> depthwise convolution: by definition the two int8 kernels in
+    sequence (the C computes the middle tensor one channel's rows at a time, same integers)."""
+    conv, depthwise = attrs["conv"], attrs["depthwise"]
+    split = 2 if conv["has_bias"] else 1
+    middle = _layer(q8.conv2d)(conv, x, *parameters[:split])
+    return _layer(q8.depthwise_conv2d)(depthwise, middle, *parameters[split:])
+
+
 def _add(attrs: Attrs, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return q8.add(a.reshape(attrs["a_shape"]), b.reshape(attrs["b_shape"]), attrs["params"])
 
@@ -222,6 +231,7 @@ KERNELS: Mapping[Compute, Callable[..., Any]] = MappingProxyType(
         # forward
         C.CONV_2D_INT8_FWD: _layer(q8.conv2d),
         C.DEPTHWISE_CONV_2D_INT8_FWD: _layer(q8.depthwise_conv2d),
+        C.CONV_DEPTHWISE_INT8_FWD: conv_depthwise_int8_fwd,
         C.FULLY_CONNECTED_INT8_FWD: _layer(q8.fully_connected),
         C.ADD_INT8_FWD: _add,
         C.LOGISTIC_INT8_FWD: _unary(q8.logistic_int8),

@@ -12,7 +12,9 @@ Steps, each a method below:
    weight. A value read by several ops gets a ``grad_sum`` node;
 4. update: one optimizer node per trainable parameter: after the whole backward pass when parameter
    gradients are resident (the default), else right after its layer's backward nodes;
-5. dead-node elimination from the updates, then indices and costs.
+5. dead-node elimination from the updates, then indices and costs;
+6. int8: a frozen convolution and the depthwise convolution that alone reads its output become one
+   node (:mod:`edgesdk.train.fuse`) unless ``Int8Training.fuse`` is off.
 
 With ``precision="int8"`` the same structure is lowered by :mod:`edgesdk.train.int8`: int8 forward
 kernels, int8-reading backward kernels, QAS updates (fused with the weight/bias gradient by
@@ -27,7 +29,7 @@ from typing import Any
 
 from edgesdk import ir
 from edgesdk.errors import ModelError, TrainingError, UnsupportedOpError
-from edgesdk.train import costs, int8
+from edgesdk.train import costs, fuse, int8
 from edgesdk.train.geometry import batched, size_of
 from edgesdk.train.graph import Compute, Node, Stage, TrainingGraph, Value, ValueKind
 from edgesdk.train.rules import DZ, FORWARD, GRADIENTS, PARAMETERS, Operand, OpShapes, Y
@@ -150,6 +152,8 @@ class _Builder:
         inference = self._prune(forward, roots=lambda p: p.output in outputs)
         nodes = self._finish(step)
         inference_nodes = self._finish(inference)
+        if self.int8 is not None and self.int8.fuse:
+            nodes, inference_nodes = fuse.fuse_conv_depthwise(nodes, inference_nodes, self.values, outputs)
         used = {"input", "labels", "loss"}
         for node in nodes + inference_nodes:
             used.update(node.inputs, node.side_outputs, node.in_place)
@@ -258,7 +262,7 @@ class _Builder:
             rule = FORWARD[op.kind](op, shapes)
             compute, attrs = rule.compute, dict(rule.attrs)
             if self.int8 is not None:
-                compute, attrs = int8.forward(g, op, compute, attrs)
+                compute, attrs = int8.forward(g, op, compute, attrs, shapes.output)
             if compute is None:
                 self.tensor_value[out.index] = self._read(op, 0)
                 continue

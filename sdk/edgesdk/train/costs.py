@@ -9,8 +9,10 @@ kernels one per element, a gradient sum one per addition, optimizers 1 (SGD), 2 
 Workspace: every kernel of the portable runtime works in its inputs and output buffers alone, so
 all scratch sizes are 0 -- except the fused int8 gradient + QAS update kernels, which hold one chunk
 of the parameter gradient (one row of the update span, see docs/int8-training.md) in float32
-scratch. :func:`workspace_bytes` is the single place that changes when a kernel needs scratch; the C
-kernel's ``_scratch_size()`` companion must return the same number.
+scratch, and the fused convolution -> depthwise convolution, which holds a ring of the
+convolution's output rows of one channel (int8). :func:`workspace_bytes` is the single place that
+changes when a kernel needs scratch; the C kernel's ``_scratch_size()`` companion must return the
+same number.
 
 int8 kernels cost what their fp32 twins cost (requantization is not counted separately); a QAS
 update costs 1 per updated element, 2 with a master copy or stochastic rounding; a fused update
@@ -157,6 +159,10 @@ def _fused(gradient: Callable[[Attrs], int]) -> Callable[[Attrs], int]:
     return cost
 
 
+def _conv_depthwise(attrs: Attrs) -> int:
+    return _conv(attrs["conv"]) + _depthwise(attrs["depthwise"])
+
+
 def _bias_fused(attrs: Attrs) -> int:
     return size_of(attrs["y_shape"]) // attrs["y_shape"][-1] * attrs["channels"] + _qas(attrs)
 
@@ -195,6 +201,7 @@ INT8_MACS: Mapping[Compute, Callable[[Attrs], int]] = MappingProxyType(
         C.DEPTHWISE_CONV_2D_BWD_W_QAS: _fused(_depthwise_w),
         C.FULLY_CONNECTED_BWD_W_QAS: _fused(_fc_w),
         C.BIAS_BWD_QAS: _bias_fused,
+        C.CONV_DEPTHWISE_INT8_FWD: _conv_depthwise,
     }
 )
 
@@ -213,7 +220,15 @@ def workspace_bytes(compute: Compute, attrs: Attrs) -> int:
     parameter gradient for a fused int8 update (see the module docstring)."""
     if compute in _FUSED_KERNELS:
         return 4 * chunk_elements(compute, attrs)
+    if compute is C.CONV_DEPTHWISE_INT8_FWD:
+        return ring_rows(attrs["depthwise"]) * int(attrs["depthwise"]["x_shape"][2])
     return 0
+
+
+def ring_rows(depthwise: Attrs) -> int:
+    """Rows of the convolution's output a depthwise output row reads: ``(KH - 1) * dilation_h + 1``
+    (the ring of es_conv_depthwise_int8_fwd, one channel of ``W`` int8 values per row)."""
+    return (int(depthwise["w_shape"][1]) - 1) * int(depthwise["dilation"][0]) + 1
 
 
 def chunk_elements(compute: Compute, attrs: Attrs) -> int:

@@ -121,6 +121,10 @@ class Compute(enum.Enum):
     DEPTHWISE_CONV_2D_BWD_W_QAS = "depthwise_conv_2d_bwd_w_qas"
     FULLY_CONNECTED_BWD_W_QAS = "fully_connected_bwd_w_qas"
     BIAS_BWD_QAS = "bias_bwd_qas"
+    # -- a frozen CONV_2D whose output only a depthwise convolution (multiplier 1) reads, computed
+    # with it channel by channel through a ring of producer rows (edgesdk.train.fuse); attrs
+    # "conv" / "depthwise" hold the two nodes' attrs, inputs are x, conv w [, b], depthwise w [, b]
+    CONV_DEPTHWISE_INT8_FWD = "conv_2d_depthwise_int8_fwd"
 
 
 class ValueKind(enum.Enum):
@@ -381,4 +385,5 @@ def _int8_words(options: Int8Training) -> str:
     words = ["qas" if options.qas else "noqas", options.rounding.value]
     words += ["master"] if options.master else []
     words += ["fused" if options.fused else "unfused"]
+    words += [] if options.fuse else ["nofuse"]
     return ", ".join(words)

@@ -115,9 +115,10 @@ def weight_scales(graph: ir.Graph, op: ir.Op) -> tuple[tuple[float, ...], int]:
 
 
 def forward(
-    graph: ir.Graph, op: ir.Op, compute: Compute | None, attrs: dict[str, Any]
+    graph: ir.Graph, op: ir.Op, compute: Compute | None, attrs: dict[str, Any], output_shape: tuple[int, ...]
 ) -> tuple[Compute | None, dict[str, Any]]:
-    """The int8 kernel and attrs of a forward node (None: an alias, no node)."""
+    """The int8 kernel and attrs of a forward node (None: an alias, no node); ``output_shape`` is
+    the batched shape of the op's output (an elementwise node converts the whole batch)."""
     if compute is not None:
         return FORWARD[compute], attrs | {"params": prepare_op(graph, op)}
     if op.kind not in (ir.OpKind.QUANTIZE, ir.OpKind.DEQUANTIZE):
@@ -126,7 +127,7 @@ def forward(
     if x.dtype is y.dtype and x.quant is not None and y.quant is not None and _same_quant(x, y):
         return None, attrs
     params = prepare_op(graph, op)
-    size = int(np.prod(y.shape, dtype=np.int64))
+    size = int(np.prod(output_shape, dtype=np.int64))
     if op.kind is ir.OpKind.DEQUANTIZE:
         return C.DEQUANTIZE_INT8_FWD, {"size": size, "params": params}
     kernel = C.QUANTIZE_INT8_FWD if x.dtype is ir.DType.FLOAT32 else C.REQUANTIZE_INT8_FWD

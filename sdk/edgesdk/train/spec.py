@@ -77,10 +77,14 @@ class Int8Training:
     - ``fused``: compute each weight (and bias) gradient chunk by chunk inside the update node, so no
       gradient buffer exists (the default); ``False`` keeps ``bwd_w``/``bwd_b`` nodes and separate
       ``qas_update_*`` nodes;
-    - ``seed``: where stochastic rounding's xorshift32 stream starts (:attr:`rng_start`).
+    - ``seed``: where stochastic rounding's xorshift32 stream starts (:attr:`rng_start`);
+    - ``fuse``: compute a frozen convolution together with the depthwise convolution that alone
+      reads its output, so their middle tensor is never stored (:mod:`edgesdk.train.fuse`; the
+      default); ``False`` keeps the two forward nodes.
 
     CLI spelling (``parse``): comma-separated words ``qas``/``noqas``, ``nearest``/``stochastic``,
-    ``master``, ``fused``/``unfused``, ``seed=N``; e.g. ``"stochastic,unfused"``.
+    ``master``, ``fused``/``unfused``, ``fuse``/``nofuse``, ``seed=N``; e.g.
+    ``"stochastic,unfused,nofuse"``.
     """
 
     qas: bool = True
@@ -88,6 +92,7 @@ class Int8Training:
     master: bool = False
     fused: bool = True
     seed: int = DEFAULT_SEED
+    fuse: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rounding", _parse_enum(Rounding, self.rounding, "rounding"))
@@ -126,6 +131,8 @@ class Int8Training:
             "master": ("master", True),
             "fused": ("fused", True),
             "unfused": ("fused", False),
+            "fuse": ("fuse", True),
+            "nofuse": ("fuse", False),
         }
         for item in filter(None, (part.strip().lower() for part in text.split(","))):
             if item.startswith("seed="):
