@@ -5,7 +5,9 @@
   clean under ASan + UBSan;
 - the graph pass: which pairs fuse on MobileNetV2 (frozen early layers) and that nothing fuses
   when every layer trains; the middle value is gone, MACs are kept, the ring is the workspace;
-- the reference trainer gives the same losses and parameters fused and unfused.
+- the reference trainer gives the same losses and parameters fused and unfused;
+- generated projects (keep-all and planned): the ring is an arena lifetime of its step, and the
+  device computes the reference's bits, the same as the unfused build's.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from pathlib import Path
 import int8_lib as il
 import numpy as np
 import pytest
-from codegen_support import FIXTURES
+from codegen_support import FIXTURES, runtime_archive
+from edgesdk.build.protocol import Results
+from edgesdk.codegen import ProjectOptions, generate_project
+from edgesdk.codegen.planning import PlanRequest
 from edgesdk.errors import TrainingError
 from edgesdk.frontend import load_model
 from edgesdk.ir import Padding
@@ -28,13 +33,13 @@ from edgesdk.reference import int8 as ref
 from edgesdk.train import build_training_graph
 from edgesdk.train.graph import Compute
 from edgesdk.train.spec import Int8Training
+from test_int8_codegen import DIGITS, build_and_compare, image_bytes
 
 HERE = Path(__file__).resolve().parent
 SANITIZE_DRIVER = HERE / "c" / "conv_depthwise_sanitize.c"
 ES_ERR_ARG, ES_ERR_SHAPE = 1, 2
 MOBILENET = FIXTURES / "mobilenetv2_035_96.tflite"
 FLOAT_IO = FIXTURES / "small_cnn_float_io.tflite"
-DIGITS = HERE.parent / "examples" / "digits" / "model" / "digits_cnn.tflite"
 
 
 @pytest.fixture(scope="module")
@@ -308,3 +313,72 @@ def test_int8_training_words():
     assert Int8Training.parse("stochastic, nofuse, fuse").fuse
     with pytest.raises(TrainingError, match="nofuse"):
         Int8Training.parse("no-fuse")
+
+
+# -- generated projects ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return runtime_archive(tmp_path_factory.getbasetemp() / "edgesdk-runtime")
+
+
+def _ring_calls(project) -> list[str]:
+    source = (project.directory / "src" / "model.c").read_text()
+    return [line for line in source.splitlines() if "es_conv_depthwise_int8_fwd(" in line]
+
+
+def _same_results(a: Results, b: Results) -> None:
+    for key in ("step.loss", "infer.output"):
+        bits = [np.float32(results.all(key)).view(np.uint32) for results in (a, b)]
+        assert np.array_equal(*bits), key
+    assert image_bytes(a) == image_bytes(b)
+
+
+def test_mobilenetv2_classifier_training_fused_equals_reference_and_unfused(archive, tmp_path):
+    """Generated, compiled and run: the fused build gives the reference's bits (losses, parameter
+    image, inference) and the unfused build's, in a smaller arena."""
+    runs = {}
+    for update in ("qas,nearest,fused", "qas,nearest,fused,nofuse"):
+        runs[update] = build_and_compare(MOBILENET, tmp_path / update.replace(",", "_"), archive,
+                                         trainable="last:1", update=update, steps=2)
+    (fused, fused_results, _), (unfused, unfused_results, _) = runs.values()
+    assert len(_ring_calls(fused)) == 2 * len(MOBILENET_PAIRS) and not _ring_calls(unfused)
+    _same_results(fused_results, unfused_results)
+    assert fused.model.arena_size < unfused.model.arena_size - 60_000
+
+
+def test_rings_are_arena_lifetimes_of_their_step(tmp_path):
+    """Each ring has its own lifetime (the step that runs the fused kernel), sized as the node's
+    workspace, never overlapping a buffer live at that step (the layout's own check)."""
+    project = generate_project(DIGITS, "host", tmp_path / "fw",
+                               ProjectOptions(trainable="last:2", precision="int8", batch=2))
+    graph, layout = project.graph, project.model.layout
+    rings = [p for p in layout.placements if p.lifetime.buffer.endswith(":workspace")]
+    node = graph.node("conv_2d_0-depthwise_conv_2d_1.fwd")
+    assert [(p.lifetime.start, p.lifetime.end, p.lifetime.size) for p in rings] == [
+        (node.index, node.index, node.workspace_bytes),
+        (len(graph.nodes), len(graph.nodes), node.workspace_bytes),  # inference's first step
+    ]
+    assert node.workspace_bytes == 3 * 8
+    for ring in rings:
+        for other in layout.placements:
+            if other is not ring and other.lifetime.overlaps_in_time(ring.lifetime):
+                assert not ring.overlaps_in_memory(other)
+    call = _ring_calls(project)[0].rstrip()
+    assert call.endswith(f"conv_2d_0_depthwise_conv_2d_1_fwd_workspace, {3 * 8}u));")
+
+
+def test_planned_build_places_the_ring_at_the_schedule_offset(archive, tmp_path):
+    """--budget: the planner schedules the fused node as one node with its workspace, the
+    generated code puts the ring at the schedule's workspace offset, and the bits stay the
+    reference's."""
+    request = PlanRequest(budget_bytes=14 << 10, objective="time", time_limit_s=20.0)
+    project, _, _ = build_and_compare(DIGITS, tmp_path / "fw", archive, trainable="last:2", plan=request)
+    assert project.planned is not None and project.model.scheduled
+    node = "conv_2d_0-depthwise_conv_2d_1.fwd"
+    instructions = project.planned.schedule.instructions
+    computes = [ins for ins in instructions if ins.node == node and ins.op in ("compute", "recompute")]
+    ring = [p for p in project.model.layout.placements if p.lifetime.buffer == f"{node}:workspace"]
+    assert computes and ring and ring[0].offset == computes[0].workspace_offset
+    assert ring[0].lifetime.size == computes[0].workspace_bytes == 24

@@ -38,9 +38,8 @@ from edgesdk.codegen.model import (
     _channel_note,
     _shape_text,
 )
-from edgesdk.codegen.program import Program, Step, step_reads
+from edgesdk.codegen.program import Program, Step, is_workspace, step_reads
 from edgesdk.errors import TrainingError
-from edgesdk.train.graph import Compute as C
 from edgesdk.train.graph import Node, Stage, Value, ValueKind
 from edgesdk.train.spec import PARAMETERIZED, OptimizerKind, OptimizerSpec
 
@@ -51,7 +50,6 @@ CTYPES = {
 }
 ITEM_BYTES = {"int8_t": 1, "int32_t": 4, "uint32_t": 4, "float": 4}
 TRACE_FUNCTIONS = {ir.DType.INT8: "es_trace_int8", ir.DType.INT32: "es_report_i32_array"}
-ELEMENTWISE = (C.QUANTIZE_INT8_FWD, C.REQUANTIZE_INT8_FWD, C.DEQUANTIZE_INT8_FWD)
 INT_ROW_ITEMS = 16
 FLOAT_ROW_ITEMS = 8
 # file-scope names model.c's int8 sections use
@@ -177,19 +175,14 @@ class Int8Assembler(_Assembler):
 
     # ------------------------------------------------------------ arena, steps, calls
     def _arena_buffers(self, layout: ArenaLayout):  # type: ignore[no-untyped-def]
-        return [
-            replace(buffer, ctype=CTYPES[self._value(buffer.value).dtype])
-            for buffer in super()._arena_buffers(layout)
-        ]
+        """Values' buffers in their own element types (a workspace stays bytes)."""
+        buffers = super()._arena_buffers(layout)
+        return [b if is_workspace(b.value) else replace(b, ctype=self._ctype(b.value)) for b in buffers]
+
+    def _ctype(self, value: str) -> str:
+        return CTYPES[self._value(value).dtype]
 
     def _step(self, step: Step, program: str, layout: ArenaLayout) -> RenderedStep:
-        node = step.node
-        if node.compute in ELEMENTWISE and node.output is not None:
-            # the lowering sizes QUANTIZE / DEQUANTIZE nodes from the model's (batch 1) tensor: the
-            # kernel must convert the whole batched buffer
-            size = self._value(node.output).size
-            if int(node.attrs["size"]) != size:
-                step = replace(step, node=replace(node, attrs={**node.attrs, "size": size}))
         rendered = super()._step(step, program, layout)
         if rendered.trace is None:
             return rendered

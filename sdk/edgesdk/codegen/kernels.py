@@ -94,6 +94,12 @@ class LiteralArg:
 
 
 @dataclass(frozen=True)
+class WorkspaceArg:
+    """The node's workspace: its own lifetime in the arena (``<node>:workspace``), live while the
+    kernel runs, placed by the arena layout like any buffer (kernels in :data:`ARENA_WORKSPACE`)."""
+
+
+@dataclass(frozen=True)
 class LossArg:
     """Where the loss kernel writes the scalar loss."""
 
@@ -105,7 +111,7 @@ class StepArg:
 
 Arg = (
     DimsArg | DimsListArg | StructArg | BufferArg | BufferListArg | LiteralArg | LossArg | StepArg
-    | ConstArrayArg
+    | ConstArrayArg | WorkspaceArg
 )
 
 
@@ -671,8 +677,11 @@ def _requant_arrays(node: Node, params) -> tuple[tuple[str, ConstArrayArg], ...]
 
 
 def _conv_int8_struct(node: Node) -> StructArg:
-    p = node.attrs["params"]
-    depthwise = node.compute is C.DEPTHWISE_CONV_2D_INT8_FWD
+    return conv_int8_params(node.attrs["params"], node.compute is C.DEPTHWISE_CONV_2D_INT8_FWD, _layer(node))
+
+
+def conv_int8_params(p, depthwise: bool, layer: str) -> StructArg:  # noqa: ANN001 - Conv/DepthwiseInt8Params
+    """The ``es_conv2d_int8_params`` (``es_depthwise_conv2d_int8_params``) struct of ``p``."""
     fields = [
         ("stride_h", str(p.stride[0])),
         ("stride_w", str(p.stride[1])),
@@ -690,7 +699,11 @@ def _conv_int8_struct(node: Node) -> StructArg:
         ("act_max", str(p.act_max)),
     ]
     ctype = "es_depthwise_conv2d_int8_params" if depthwise else "es_conv2d_int8_params"
-    return StructArg(ctype, _hint(node, "q"), tuple(fields), _requant_arrays(node, p))
+    arrays = (
+        ("multiplier", _int_array(f"{layer}_multiplier", p.multiplier)),
+        ("shift", _int_array(f"{layer}_shift", p.shift)),
+    )
+    return StructArg(ctype, f"{layer}_q", tuple(fields), arrays)
 
 
 def _conv_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
@@ -708,6 +721,39 @@ def _conv_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
         BufferArg(_out(n)),
     )
     return (KernelCall(function, args),)
+
+
+def _weight_and_bias(values: Sequence[str]) -> tuple[str, Arg]:
+    """A layer's weight value and its bias argument (NULL without a bias)."""
+    return values[0], BufferArg(values[1]) if len(values) > 1 else LiteralArg("NULL")
+
+
+def _conv_depthwise_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    """es_conv_depthwise_int8_fwd: both layers' structs (named after each layer, so they are the
+    unfused kernels' structs), the middle tensor's shape only, and the ring in the arena."""
+    conv, depthwise = n.attrs["conv"], n.attrs["depthwise"]
+    layers = _layer(n).split("-")
+    split = 3 if conv["has_bias"] else 2
+    conv_w, conv_b = _weight_and_bias(n.inputs[1:split])
+    dw_w, dw_b = _weight_and_bias(n.inputs[split:])
+    args = (
+        conv_int8_params(conv["params"], False, layers[0]),
+        conv_int8_params(depthwise["params"], True, layers[-1]),
+        DimsArg(es_dims(conv["x_shape"])),
+        BufferArg(n.inputs[0]),
+        DimsArg(es_dims(conv["w_shape"])),
+        BufferArg(conv_w),
+        conv_b,
+        DimsArg(es_dims(conv["y_shape"])),
+        DimsArg(es_dims(depthwise["w_shape"])),
+        BufferArg(dw_w),
+        dw_b,
+        DimsArg(es_dims(depthwise["y_shape"])),
+        BufferArg(_out(n)),
+        WorkspaceArg(),
+        LiteralArg(f"{n.workspace_bytes}u"),
+    )
+    return (KernelCall("es_conv_depthwise_int8_fwd", args),)
 
 
 def _fc_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
@@ -1169,8 +1215,14 @@ KERNEL_CALLS: Mapping[Compute, Callable[[Node, ir.Graph | None], tuple[KernelCal
         C.DEPTHWISE_CONV_2D_BWD_W_QAS: _bwd_w_qas,
         C.FULLY_CONNECTED_BWD_W_QAS: _bwd_w_qas,
         C.BIAS_BWD_QAS: _bias_bwd_qas,
+        C.CONV_DEPTHWISE_INT8_FWD: _conv_depthwise_int8_fwd,
     }
 )
+
+# Kernels whose workspace is a lifetime of the arena layout (keep-all and planner schedules alike):
+# the generated call passes its address (WorkspaceArg). The fused QAS updates keep their one shared
+# chunk scratch instead (codegen.int8).
+ARENA_WORKSPACE: frozenset[Compute] = frozenset({C.CONV_DEPTHWISE_INT8_FWD})
 
 # Kernels whose C order of operations is the numpy reference's: given the same inputs their
 # outputs are bit-identical (the trace test checks every one). Elementwise kernels, copies,

@@ -30,7 +30,16 @@ from edgesdk.codegen.layout import DEFAULT_ALIGNMENT, ArenaLayout, combine, gree
 from edgesdk.codegen.names import Namer
 from edgesdk.codegen.params_image import DTYPES as IMAGE_DTYPES
 from edgesdk.codegen.params_image import image_offsets
-from edgesdk.codegen.program import Action, Program, Step, all_lifetimes, default_programs
+from edgesdk.codegen.program import (
+    Action,
+    Program,
+    Step,
+    all_lifetimes,
+    default_programs,
+    is_workspace,
+    workspace_lifetimes,
+    workspace_name,
+)
 from edgesdk.codegen.swap import BOARD_FLAGS, SCRATCH_BYTES, SIM_FLAGS, BoardDriver, SwapTier
 from edgesdk.errors import UnsupportedOpError
 from edgesdk.train.graph import Node, Stage, TrainingGraph, Value, ValueKind
@@ -406,11 +415,11 @@ class _Assembler:
         weights, parameters, gradients, states = self._statics()
         infer_lifetimes = all_lifetimes(
             [self.infer], lambda v: self._in_arena(v, "infer"), lambda v: self._value(v).nbytes
-        )
+        ) + workspace_lifetimes(self.infer)
         if self.train_layout is None:
             train_lifetimes = all_lifetimes(
                 [self.train], lambda v: self._in_arena(v, "train"), lambda v: self._value(v).nbytes
-            )
+            ) + workspace_lifetimes(self.train)
             layout = greedy_layout(train_lifetimes + infer_lifetimes, self.alignment)
         else:
             layout = combine([self.train_layout, greedy_layout(infer_lifetimes, self.alignment)])
@@ -560,6 +569,7 @@ class _Assembler:
 
     # ------------------------------------------------------------ the arena
     def _arena_buffers(self, layout: ArenaLayout) -> list[ArenaBuffer]:
+        """One named pointer per lifetime: a value's buffer, or a kernel's workspace (bytes)."""
         buffers = []
         for placement in sorted(layout.placements, key=lambda p: (p.lifetime.start, p.offset)):
             lifetime = placement.lifetime
@@ -567,6 +577,7 @@ class _Assembler:
             base = lifetime.buffer if program == "train" else f"infer_{lifetime.buffer}"
             name = self.namer.take(base)
             self.arena_names[(lifetime.buffer, lifetime.start)] = name
+            workspace = is_workspace(lifetime.buffer)
             buffers.append(
                 ArenaBuffer(
                     name=name,
@@ -574,12 +585,17 @@ class _Assembler:
                     program=program,
                     offset=placement.offset,
                     size=lifetime.size,
-                    shape=tuple(self._value(lifetime.buffer).shape),
+                    shape=(lifetime.size,) if workspace else tuple(self._value(lifetime.buffer).shape),
                     start=lifetime.start,
                     end=lifetime.end,
+                    ctype="int8_t" if workspace else "float",
                 )
             )
         return buffers
+
+    def _workspace(self, node: Node, time: int, layout: ArenaLayout) -> str:
+        placement = layout.locate(workspace_name(node.name), time, written=True)
+        return self.arena_names[(placement.lifetime.buffer, placement.lifetime.start)]
 
     def _buffer(self, value: str, program: str, time: int, layout: ArenaLayout, written: bool = False) -> str:
         kind = self._value(value).kind
@@ -678,6 +694,8 @@ class _Assembler:
                 args.append(RenderedArg("ref", "loss_value"))
             elif isinstance(arg, K.StepArg):
                 args.append(RenderedArg("expr", "es_step"))
+            elif isinstance(arg, K.WorkspaceArg):
+                args.append(RenderedArg("expr", self._workspace(node, time, layout)))
             else:  # pragma: no cover - the Arg union is closed
                 raise AssertionError(arg)
         return RenderedCall(call.function, tuple(args), tuple(lists))

@@ -22,8 +22,9 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from edgesdk.codegen import kernels as K
 from edgesdk.codegen.layout import ArenaLayout, Lifetime, Placement, given_layout
-from edgesdk.plan.arena import DEFAULT_ALIGNMENT, schedule_layout
+from edgesdk.plan.arena import DEFAULT_ALIGNMENT, schedule_layout, workspace_name
 from edgesdk.plan.schedule import Schedule
 from edgesdk.train.graph import Node, TrainingGraph
 
@@ -114,6 +115,21 @@ def program_lifetimes(
     return sorted(done, key=lambda item: (item.start, item.buffer))
 
 
+def is_workspace(buffer: str) -> bool:
+    """Is this lifetime a kernel's workspace (``<node>:workspace``) rather than a value's buffer?"""
+    return buffer.endswith(":workspace")
+
+
+def workspace_lifetimes(program: Program) -> list[Lifetime]:
+    """The workspace of every kernel run (compute or recompute) whose kernel takes its scratch from
+    the arena (kernels.ARENA_WORKSPACE): live during that step only."""
+    return [
+        Lifetime(workspace_name(step.node.name), step.time, step.time, step.node.workspace_bytes)
+        for step in program.steps
+        if step.action.runs_kernel and step.node.compute in K.ARENA_WORKSPACE and step.node.workspace_bytes
+    ]
+
+
 def all_lifetimes(
     programs: Sequence[Program], in_arena: Callable[[str], bool], size_of: Callable[[str], int]
 ) -> list[Lifetime]:
@@ -155,7 +171,8 @@ def schedule_arena(
     alignment: int = DEFAULT_ALIGNMENT,
 ) -> ArenaLayout:
     """The training step's arena at the schedule's own offsets, one lifetime per allocation, named
-    after the buffer (the node's output value). Raises ValueError when an offset is missing, an
+    after the buffer (the node's output value) or, for a kernel that takes its workspace from the
+    arena, the workspace (``<node>:workspace``). Raises ValueError when an offset is missing, an
     arena buffer's size is not the node's, or two live buffers overlap."""
     nodes = {node.name: node for node in graph.nodes}
     placements = []
@@ -163,8 +180,11 @@ def schedule_arena(
         lifetime = placement.lifetime
         node = nodes.get(lifetime.buffer)
         owner = nodes.get(lifetime.buffer.rpartition(":")[0])
+        if node is None and owner is not None and owner.compute in K.ARENA_WORKSPACE:
+            placements.append(placement)  # the ring of a fused convolution -> depthwise convolution
+            continue
         if node is None and owner is not None and owner.workspace_bytes:
-            continue  # an int8 fused update's chunk scratch: model.c's static es_qas_scratch holds it
+            continue  # an int8 fused update's chunk scratch: the int8 section's es_qas_scratch holds it
         if node is None:  # a workspace: the fp32 kernels take none
             raise ValueError(f"the schedule gives {lifetime.buffer} scratch the generated kernels cannot use")
         value = node.output
