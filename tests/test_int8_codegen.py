@@ -195,7 +195,8 @@ def test_generated_source_layout(tmp_path):
     assert "static const int8_t conv_2d_0_w[" in source  # frozen weights: the model's int8, in flash
     assert "static int8_t conv_2d_4_w[" in source and "static const int8_t conv_2d_4_w_init[" in source
     assert "static int32_t conv_2d_4_b[" in source
-    assert "static int8_t *const conv_2d_0_y" in source and "static float *const loss_dlogits" in source
+    assert "static int8_t *const depthwise_conv_2d_1_y" in source  # conv_2d_0's output: fused away
+    assert "static float *const loss_dlogits" in source
     assert "static uint32_t rng[1];" in source
     assert "static float *const es_qas_scratch = es_arena + " in source
     assert "int8_t *es_input_int8(void);" in header

@@ -49,8 +49,9 @@ from edgesdk.plan.units import kb, parse_size
 )
 @click.option(
     "--int8-training", default=None,
-    help="int8 updates, comma-separated: qas|noqas, nearest|stochastic, master, fused|unfused, seed=N "
-    "(default qas,nearest,fused).",
+    help="int8 updates, comma-separated: qas|noqas, nearest|stochastic, master, fused|unfused, seed=N, "
+    "fuse|nofuse (a frozen conv and the depthwise conv it feeds as one node; default "
+    "qas,nearest,fused,fuse).",
 )
 @click.option(
     "--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
