@@ -6,11 +6,13 @@ arena unless a budget is given), linked with a small firmware (benchmarks/int8_m
 input batch in RAM, as a sensor buffer, two steps through es_train_step_int8) against the real
 board's memory map (linker script with its 320 KB of SRAM), and run in QEMU (mps2-an500,
 Cortex-M7). Peak SRAM = the ELF's static RAM (.data + .bss: the arena, which also holds the input
-batch and the fused updates' scratch, parameters, master copies, runtime) + the stack high-water
-mark measured by the firmware. Instructions
-are QEMU's (-icount), not M7 cycles. MACs are the training graph's (forward, backward and update).
+batch, the fused updates' scratch and the rings of fused convolution -> depthwise nodes,
+parameters, master copies, runtime) + the stack high-water mark measured by the firmware.
+Instructions are QEMU's (-icount), not M7 cycles. MACs are the training graph's (forward, backward
+and update). Below the table: each selection's one-node floor, the largest inputs + output +
+workspace of a forward node of its training graph (non-resident buffers), and which node.
 
-    python benchmarks/int8_memory.py [--steps 2] [--budget 200KB]
+    python benchmarks/int8_memory.py [--steps 2] [--budget 200KB] [--update qas,nearest,fused,nofuse]
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from edgesdk.codegen import ProjectOptions, generate_project
 from edgesdk.codegen.planning import PlanRequest
 from edgesdk.frontend import load_model
 from edgesdk.plan.units import parse_size
+from edgesdk.train.graph import Stage, TrainingGraph, ValueKind
 from edgesdk.train.spec import PARAMETERIZED, layer_label
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,14 +58,16 @@ def plans() -> dict[str, dict[str, dict[str, object]]]:
     }
 
 
-def op_floor() -> tuple[int, str]:
-    """The largest input + output of one op: no schedule of these kernels goes below it."""
-    graph = load_model(MODEL)
+def forward_floor(graph: TrainingGraph) -> tuple[int, str]:
+    """The largest inputs + output + workspace of one forward node of the training step, counting
+    only the buffers the planner places (non-resident: activations, not the input batch or the
+    parameters): no schedule of these kernels goes below it."""
     best = (0, "")
-    for op in graph.ops:
-        live = sum(graph.tensor(t).nbytes for t in op.inputs if t >= 0 and not graph.tensor(t).is_constant)
-        live += sum(graph.tensor(t).nbytes for t in op.outputs)
-        best = max(best, (live, f"{layer_label(op)} {graph.tensor(op.inputs[0]).shape}"))
+    for node in graph.nodes_by_stage(Stage.FORWARD):
+        names = {*node.inputs, *([node.output] if node.output is not None else [])}
+        placed = [graph.value(name) for name in names]
+        live = sum(v.nbytes for v in placed if not v.resident and v.kind is not ValueKind.CONSTANT)
+        best = max(best, (live + node.workspace_bytes, node.name))
     return best
 
 
@@ -79,12 +84,12 @@ def commit() -> str:
 @click.command()
 @click.option("--steps", default=2, show_default=True, help="Training steps the firmware runs.")
 @click.option("--budget", default=None, help="Plan the step for this RAM budget (edgesdk build --budget).")
-@click.option("--update", default="qas,nearest,fused", show_default=True, help="int8 update options.")
+@click.option("--update", default="qas,nearest,fused", show_default=True,
+              help="int8 update options (add nofuse to keep convolution and depthwise apart).")
 def main(steps: int, budget: str | None, update: str) -> None:
-    floor, where = op_floor()
     click.echo(f"commit {commit()}; {MODEL.name} int8 training on the emulated stm32f746 (QEMU mps2-an500, "
                f"real board's 320 KB SRAM map), batch 1, updates {update}")
-    click.echo(f"one-op floor of the forward kernels: {floor:,} B ({where}: input + output)")
+    floors = []
     header = (f"{'trainable':30} {'arena':>8} {'state':>8} {'other':>6} {'stack':>6} "
               f"{'peak SRAM':>10} {'vs 141KB':>8} {'instr/step':>12} {'MACs/step':>11} {'instr/MAC':>9} "
               f"{'fwd instr/MAC':>13}")
@@ -116,14 +121,19 @@ def main(steps: int, budget: str | None, update: str) -> None:
             macs = sum(node.macs for node in project.graph.nodes)
             forward_macs = sum(node.macs for node in project.graph.inference_nodes)
             forward = int(results["infer.counter"]) / forward_macs
+            floors.append((name, *forward_floor(project.graph)))
             click.echo(
                 f"{name:30} {arena:8,} {state:8,} {other:6,} {stack:6,} {peak:10,} "
                 f"{peak / 1024 - MCUNETV3_KB:+7.1f}K {instructions:12,} {macs:11,} "
                 f"{instructions / macs:9.2f} {forward:13.2f}"
             )
     click.echo("arena: activations (int8), gradients (float32), the int8 input batch, the fused "
-               "updates' scratch; state: int8 / int32 trainable parameters (a sparsely updated weight "
-               "whole); other: the runtime's own static data")
+               "updates' scratch, the rings of fused convolution -> depthwise nodes; state: int8 / int32 "
+               "trainable parameters (a sparsely updated weight whole); other: the runtime's own static data")
+    click.echo("one-node floor of the forward (inputs + output + workspace of the largest forward node, "
+               "non-resident buffers):")
+    for name, floor, node in floors:
+        click.echo(f"  {name:30} {floor:8,} B  {node}")
 
 
 if __name__ == "__main__":
