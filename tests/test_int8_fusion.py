@@ -382,3 +382,15 @@ def test_planned_build_places_the_ring_at_the_schedule_offset(archive, tmp_path)
     ring = [p for p in project.model.layout.placements if p.lifetime.buffer == f"{node}:workspace"]
     assert computes and ring and ring[0].offset == computes[0].workspace_offset
     assert ring[0].lifetime.size == computes[0].workspace_bytes == 24
+
+
+def test_graph_workspace_equals_the_c_scratch_size(kernels):
+    """costs.workspace_bytes (what the planner and the arena reserve) and
+    es_conv_depthwise_int8_scratch_size agree on every fused node of MobileNetV2."""
+    graph = _graph("last:1", batch=2)
+    for node in graph.nodes:
+        if node.compute is Compute.CONV_DEPTHWISE_INT8_FWD:
+            depthwise = node.attrs["depthwise"]
+            size = kernels.conv_depthwise_scratch_size(depthwise["params"], depthwise["w_shape"],
+                                                       il.dims(depthwise["x_shape"]))
+            assert node.workspace_bytes == size, node.name
