@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -414,3 +415,32 @@ def test_regression_demo_with_data_reports_mse(tmp_path: Path) -> None:
     assert summary["mse_before"] == pytest.approx(before, rel=1e-5)
     assert summary["mse_after"] == pytest.approx(mse(), rel=1e-4)
     assert summary["mse_after"] < summary["mse_before"] / 5 and summary["train_steps"] == 4 * 6
+
+
+def test_build_summary_prints_the_int8_builds_own_byte_counts(tmp_path: Path) -> None:
+    """int8 parameters take 1 byte an element and the input batch sits in the arena: the summary
+    prints the header's figures, not float32 ones."""
+    out = tmp_path / "fw"
+    code, stdout, stderr = _cli(
+        "build", str(FIXTURES / "small_cnn_int8.tflite"), "--board", "host", "-o", str(out),
+        "--precision", "int8", "--trainable", "last:2", "--lr", "0.01",
+    )
+    assert code == 0, stderr
+    header = (out / "src" / "model.h").read_text()
+
+    def macro(name: str) -> int:
+        line = next(line for line in header.splitlines() if line.startswith(f"#define {name} "))
+        return int(line.split()[2])
+
+    def printed(label: str) -> int:
+        line = next(line for line in stdout.splitlines() if line.strip().startswith(label))
+        return int(line.strip()[len(label):].split()[0].replace(",", ""))
+
+    assert printed("arena") == macro("ES_MODEL_ARENA_BYTES")
+    assert printed("RAM state") == macro("ES_MODEL_STATE_BYTES")
+    source = (out / "src" / "model.c").read_text()
+    weights = source.split("==== weights (flash)")[1].split("==== trainable state (RAM)")[0]
+    item = {"int8_t": 1, "int32_t": 4}
+    arrays = re.findall(r"static const (int8_t|int32_t) \w+\[(\d+)\]", weights)
+    assert {ctype for ctype, _ in arrays} == {"int8_t", "int32_t"}
+    assert printed("flash data") == sum(item[ctype] * int(count) for ctype, count in arrays)

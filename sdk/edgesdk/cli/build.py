@@ -14,6 +14,7 @@ import click
 
 from edgesdk.boards import load_board
 from edgesdk.codegen.firmware import BuiltFirmware, compile_project
+from edgesdk.codegen.int8 import ITEM_BYTES
 from edgesdk.codegen.planning import PlanRequest
 from edgesdk.codegen.project import GeneratedProject, ProjectOptions, generate_project
 from edgesdk.codegen.report import measure_ram, plan_lines, ram_lines
@@ -172,11 +173,15 @@ def _print_project(project: GeneratedProject) -> None:
     click.echo(f"wrote {project.directory} for {project.board.title}")
     click.echo(f"  model {graph.name}: {len(graph.nodes)} kernel calls per training step, "
                f"{len(graph.inference_nodes)} per inference; trains {trained}")
-    click.echo(f"  arena       {m.layout.size:>10,} B (lifetime peak {m.layout.peak:,} B, "
-               f"+{100 * m.layout.fragmentation:.1f} %)")
-    state = sum(a.count for a in (*m.parameters, *m.gradients, *m.optimizer_state)) * 4
+    arena = int(project.manifest.data["memory"]["arena_bytes"])  # ES_MODEL_ARENA_BYTES
+    extra = arena - m.layout.size  # int8: the input batch and the updates' scratch where no gap held them
+    click.echo(f"  arena       {arena:>10,} B (lifetime peak {m.layout.peak:,} B, "
+               f"+{100 * m.layout.fragmentation:.1f} %"
+               + (f"; +{extra:,} B for the int8 input batch and update scratch)" if extra else ")"))
+    state = int(project.manifest.data["memory"]["state_bytes"])  # ES_MODEL_STATE_BYTES
+    flash = sum(w.count * ITEM_BYTES[w.ctype] for w in m.weights)
     click.echo(f"  RAM state   {state:>10,} B (parameters, gradients, optimizer state)")
-    click.echo(f"  flash data  {sum(w.count for w in m.weights) * 4:>10,} B (weights, initial values)")
+    click.echo(f"  flash data  {flash:>10,} B (weights, initial values)")
     if project.dataset is not None:
         click.echo(f"  data        {project.dataset.train_count} training and {project.dataset.test_count} "
                    "test samples embedded")
