@@ -84,6 +84,7 @@ class ConvParams(ctypes.Structure):
         )
     ]
     _fields_ += [("multiplier", PI32), ("shift", PI32)]
+    _fields_ += [("w_tail", P(ctypes.c_int8)), ("w_head_channels", i32)]  # split weights (NULL, 0: whole)
 
 
 class DepthwiseParams(ctypes.Structure):
@@ -111,6 +112,7 @@ class FcParams(ctypes.Structure):
         (name, i32) for name in ("input_offset", "weights_offset", "output_offset", "act_min", "act_max")
     ]
     _fields_ += [("multiplier", PI32), ("shift", PI32)]
+    _fields_ += [("w_tail", P(ctypes.c_int8)), ("w_head_channels", i32)]  # split weights (NULL, 0: whole)
 
 
 class AddParams(ctypes.Structure):

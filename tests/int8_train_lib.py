@@ -103,7 +103,7 @@ class Affine(ctypes.Structure):  # es_affine_int8_params
 
 
 class WeightsQuant(ctypes.Structure):  # es_weights_int8_quant
-    _fields_ = [("scale", PF), ("zero_point", i32)]
+    _fields_ = [("scale", PF), ("zero_point", i32), ("tail", P8), ("head_channels", i32)]
 
 
 class QasLayer(ctypes.Structure):  # es_qas_layer_params
@@ -116,7 +116,7 @@ class LossParams(ctypes.Structure):  # es_loss_int8_params
 
 class ParamRecord(ctypes.Structure):  # es_param_record
     _fields_ = [("tensor", ctypes.c_uint32), ("dtype", ctypes.c_int), ("count", ctypes.c_uint32),
-                ("data", ctypes.c_void_p)]
+                ("data", ctypes.c_void_p), ("tail", ctypes.c_void_p), ("head_count", ctypes.c_uint32)]
 
 
 SIGNATURES: dict[str, tuple] = {

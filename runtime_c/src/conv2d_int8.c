@@ -5,6 +5,7 @@
 
 #include "edgesdk/requant.h"
 #include "internal.h"
+#include "weight_rows.h"
 
 static es_status check(const es_conv2d_int8_params *p, const es_dims *in_dims, const es_dims *w_dims,
                        const es_dims *out_dims)
@@ -19,7 +20,8 @@ static es_status check(const es_conv2d_int8_params *p, const es_dims *in_dims, c
     if (!es_axis_params_ok(p->stride_h, p->dilation_h, p->pad_top) ||
         !es_axis_params_ok(p->stride_w, p->dilation_w, p->pad_left) ||
         !es_zero_point_ok(-p->input_offset) || !es_zero_point_ok(p->output_offset) ||
-        !es_int8_range_ok(p->act_min, p->act_max)) {
+        !es_int8_range_ok(p->act_min, p->act_max) ||
+        !es_weight_split_ok(p->w_tail, p->w_head_channels, w_dims->n)) {
         return ES_ERR_ARG;
     }
     if (in_dims->n != out_dims->n || w_dims->c != in_dims->c || w_dims->n != out_dims->c ||
@@ -42,10 +44,12 @@ es_status es_conv2d_int8_fwd(const es_conv2d_int8_params *params,
                              const es_dims *out_dims, int8_t *out)
 {
     int32_t n, oh, ow, oc, kh, kw, ic;
+    int32_t row;
     if (in == NULL || w == NULL || out == NULL) {
         return ES_ERR_ARG;
     }
     ES_TRY(check(params, in_dims, w_dims, out_dims));
+    row = w_dims->h * w_dims->w * w_dims->c;
     for (n = 0; n < out_dims->n; ++n) {
         for (oh = 0; oh < out_dims->h; ++oh) {
             const int32_t ih0 = oh * params->stride_h - params->pad_top;
@@ -53,6 +57,7 @@ es_status es_conv2d_int8_fwd(const es_conv2d_int8_params *params,
                 const int32_t iw0 = ow * params->stride_w - params->pad_left;
                 int8_t *y = out + ((n * out_dims->h + oh) * out_dims->w + ow) * out_dims->c;
                 for (oc = 0; oc < out_dims->c; ++oc) {
+                    const int8_t *w_oc = es_weight_row(w, params->w_tail, params->w_head_channels, row, oc);
                     int32_t acc = 0;
                     for (kh = 0; kh < w_dims->h; ++kh) {
                         const int32_t ih = ih0 + kh * params->dilation_h;
@@ -67,7 +72,7 @@ es_status es_conv2d_int8_fwd(const es_conv2d_int8_params *params,
                                 continue;
                             }
                             x = in + ((n * in_dims->h + ih) * in_dims->w + iw) * in_dims->c;
-                            wk = w + ((oc * w_dims->h + kh) * w_dims->w + kw) * w_dims->c;
+                            wk = w_oc + (kh * w_dims->w + kw) * w_dims->c;
                             for (ic = 0; ic < in_dims->c; ++ic) {
                                 acc = es_wrap_add(acc, (int32_t)wk[ic] * ((int32_t)x[ic] + params->input_offset));
                             }

@@ -6,6 +6,7 @@
 
 #include "edgesdk/requant.h"
 #include "layer_check.h"
+#include "weight_rows.h"
 
 es_status es_conv2d_int8_bwd_in(const es_conv2d_params *params, const es_weights_int8_quant *wq,
                                 const es_dims *out_dims, const float *dz,
@@ -17,11 +18,15 @@ es_status es_conv2d_int8_bwd_in(const es_conv2d_params *params, const es_weights
         return ES_ERR_ARG;
     }
     ES_TRY(es_check_dims(w_dims));
+    if (!es_weight_split_ok(wq->tail, wq->head_channels, w_dims->n)) {
+        return ES_ERR_ARG;
+    }
     ES_TRY(es_conv2d_check(params, in_dims, out_dims, w_dims->h, w_dims->w, w_dims->c, w_dims->n));
 
     const int32_t n_batch = in_dims->n, ih_n = in_dims->h, iw_n = in_dims->w, ic_n = in_dims->c;
     const int32_t oh_n = out_dims->h, ow_n = out_dims->w, oc_n = out_dims->c;
     const int32_t kh_n = w_dims->h, kw_n = w_dims->w, zp = wq->zero_point;
+    const int32_t row = kh_n * kw_n * ic_n;
 
     for (int32_t n = 0; n < n_batch; ++n) {
         for (int32_t ih = 0; ih < ih_n; ++ih) {
@@ -45,7 +50,8 @@ es_status es_conv2d_int8_bwd_in(const es_conv2d_params *params, const es_weights
                         }
                         const float *d = dz + ((n * oh_n + oh) * ow_n + ow) * oc_n;
                         for (int32_t oc = 0; oc < oc_n; ++oc) {
-                            const int8_t *wk = w + ((oc * kh_n + kh) * kw_n + kw) * ic_n;
+                            const int8_t *wk = es_weight_row(w, wq->tail, wq->head_channels, row, oc) +
+                                               (kh * kw_n + kw) * ic_n;
                             const float s = wq->scale[oc], dv = d[oc];
                             for (int32_t ic = 0; ic < ic_n; ++ic) {
                                 g[ic] += dv * es_dequantize_int8(s, zp, wk[ic]);

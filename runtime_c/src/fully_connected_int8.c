@@ -5,6 +5,7 @@
 
 #include "edgesdk/requant.h"
 #include "internal.h"
+#include "weight_rows.h"
 
 es_status es_fully_connected_int8_fwd(const es_fully_connected_int8_params *params,
                                       const es_dims *in_dims, const int8_t *in,
@@ -24,6 +25,9 @@ es_status es_fully_connected_int8_fwd(const es_fully_connected_int8_params *para
         !es_zero_point_ok(p->output_offset) || !es_int8_range_ok(p->act_min, p->act_max)) {
         return ES_ERR_ARG;
     }
+    if (!es_weight_split_ok(p->w_tail, p->w_head_channels, w_dims->n)) {
+        return ES_ERR_ARG;
+    }
     rows = in_dims->n * in_dims->h * in_dims->w;
     if (w_dims->h != 1 || w_dims->w != 1 || w_dims->c != in_dims->c || out_dims->c != w_dims->n ||
         out_dims->n * out_dims->h * out_dims->w != rows) {
@@ -37,7 +41,7 @@ es_status es_fully_connected_int8_fwd(const es_fully_connected_int8_params *para
     for (r = 0; r < rows; ++r) {
         const int8_t *x = in + r * in_dims->c;
         for (o = 0; o < w_dims->n; ++o) {
-            const int8_t *wo = w + o * w_dims->c;
+            const int8_t *wo = es_weight_row(w, p->w_tail, p->w_head_channels, w_dims->c, o);
             int32_t acc = 0;
             for (k = 0; k < in_dims->c; ++k) {
                 acc = es_wrap_add(acc, ((int32_t)wo[k] + p->weights_offset) * ((int32_t)x[k] + p->input_offset));

@@ -7,6 +7,7 @@
 
 #include "edgesdk/requant.h"
 #include "layer_check.h"
+#include "weight_rows.h"
 
 es_status es_fully_connected_int8_bwd_in(const es_weights_int8_quant *wq,
                                          const es_dims *out_dims, const float *dz,
@@ -18,6 +19,9 @@ es_status es_fully_connected_int8_bwd_in(const es_weights_int8_quant *wq,
         return ES_ERR_ARG;
     }
     ES_TRY(es_fc_weights_check(w_dims));
+    if (!es_weight_split_ok(wq->tail, wq->head_channels, w_dims->n)) {
+        return ES_ERR_ARG;
+    }
     int32_t rows = 0;
     ES_TRY(es_fc_rows_check(in_dims, out_dims, w_dims->c, w_dims->n, &rows));
     const int32_t k_n = w_dims->c, o_n = w_dims->n, zp = wq->zero_point;
@@ -29,7 +33,7 @@ es_status es_fully_connected_int8_bwd_in(const es_weights_int8_quant *wq,
             g[k] = 0.0f;
         }
         for (int32_t o = 0; o < o_n; ++o) {
-            const int8_t *wo = w + o * k_n;
+            const int8_t *wo = es_weight_row(w, wq->tail, wq->head_channels, k_n, o);
             const float s = wq->scale[o], dv = d[o];
             for (int32_t k = 0; k < k_n; ++k) {
                 g[k] += dv * es_dequantize_int8(s, zp, wo[k]);

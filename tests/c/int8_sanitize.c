@@ -102,6 +102,8 @@ static void run_convs(int extreme)
     requant(w.n, extreme, &m, &s);
     p.multiplier = m;
     p.shift = s;
+    p.w_tail = NULL; /* one whole weight array */
+    p.w_head_channels = 0;
     x = int8s(es_dims_count(&in));
     k = int8s(es_dims_count(&w));
     y = (int8_t *)malloc((size_t)es_dims_count(&out));
@@ -159,6 +161,8 @@ static void run_fc_add(int extreme)
     requant(w.n, extreme, &m, &s);
     p.multiplier = m;
     p.shift = s;
+    p.w_tail = NULL; /* one whole weight array */
+    p.w_head_channels = 0;
     x = int8s(es_dims_count(&in));
     k = int8s(es_dims_count(&w));
     y = (int8_t *)malloc((size_t)es_dims_count(&out));
