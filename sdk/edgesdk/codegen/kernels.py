@@ -54,6 +54,17 @@ class DimsListArg:
 
 
 @dataclass(frozen=True)
+class SplitWeightFields:
+    """The two struct fields that say where a weight's rows lie when its storage is split (int8: the
+    trainable output-channel prefix in RAM, the frozen rows in flash). The assembler, which owns
+    storage, sets them for a split weight; otherwise they stay NULL / 0 (one whole array)."""
+
+    value: str  # the weight value the kernel reads
+    tail: str  # pointer field: the frozen rows' flash array
+    head_channels: str  # int32 field: the rows in the RAM array
+
+
+@dataclass(frozen=True)
 class StructArg:
     """``&name``: a ``static const <ctype>`` with these field values (C literals)."""
 
@@ -61,6 +72,7 @@ class StructArg:
     hint: str  # preferred name; identical structs are shared
     fields: tuple[tuple[str, str], ...]
     arrays: tuple[tuple[str, ConstArrayArg], ...] = ()  # pointer fields set to const arrays (int8)
+    split: SplitWeightFields | None = None  # int8: fields describing a split weight's storage
 
 
 @dataclass(frozen=True)
@@ -689,8 +701,12 @@ def _conv_int8_struct(node: Node) -> StructArg:
         ("act_min", str(p.act_min)),
         ("act_max", str(p.act_max)),
     ]
-    ctype = "es_depthwise_conv2d_int8_params" if depthwise else "es_conv2d_int8_params"
-    return StructArg(ctype, _hint(node, "q"), tuple(fields), _requant_arrays(node, p))
+    if depthwise:  # channels innermost: never split
+        return StructArg("es_depthwise_conv2d_int8_params", _hint(node, "q"), tuple(fields),
+                         _requant_arrays(node, p))
+    split = SplitWeightFields(node.inputs[1], "w_tail", "w_head_channels")
+    arrays = _requant_arrays(node, p)
+    return StructArg("es_conv2d_int8_params", _hint(node, "q"), tuple(fields), arrays, split)
 
 
 def _conv_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
@@ -719,7 +735,8 @@ def _fc_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
         ("act_min", str(p.act_min)),
         ("act_max", str(p.act_max)),
     )
-    struct = StructArg("es_fully_connected_int8_params", _hint(n, "q"), fields, _requant_arrays(n, p))
+    split = SplitWeightFields(n.inputs[1], "w_tail", "w_head_channels")
+    struct = StructArg("es_fully_connected_int8_params", _hint(n, "q"), fields, _requant_arrays(n, p), split)
     bias: Arg = BufferArg(n.inputs[2]) if a["has_bias"] else LiteralArg("NULL")
     args = (
         struct,
@@ -902,7 +919,9 @@ def _weights_quant(n: Node) -> StructArg:
     a = n.attrs
     fields = (("zero_point", str(int(a["w_zero_point"]))),)
     array = _float_array(_hint(n, "w_scale"), a["w_scale"])
-    return StructArg("es_weights_int8_quant", _hint(n, "wq"), fields, (("scale", array),))
+    depthwise = n.compute is C.DEPTHWISE_CONV_2D_BWD_IN_INT8  # channels innermost: never split
+    split = None if depthwise else SplitWeightFields(n.inputs[1], "tail", "head_channels")
+    return StructArg("es_weights_int8_quant", _hint(n, "wq"), fields, (("scale", array),), split)
 
 
 def _activation_quant(n: Node, role: str) -> StructArg:
