@@ -6,12 +6,12 @@
  * `row` = KH*KW*IC (resp. IN) consecutive weights. A weight trained only on its first k output
  * channels keeps those rows in RAM (the parameter, `head`) and the frozen rows k..OC-1 in flash
  * (`tail`): row oc is head + oc*row for oc < k, tail + (oc - k)*row otherwise. tail == NULL means
- * one array holds every row (k is then 0, or OC).
+ * one array holds every row (k is then 0, or OC). The kernels run their output-channel loop over
+ * the rows of head, then over those of tail: the same channels in the same order as one array.
  */
 #ifndef EDGESDK_WEIGHT_ROWS_H
 #define EDGESDK_WEIGHT_ROWS_H
 
-#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -24,16 +24,6 @@ static inline int es_weight_split_ok(const int8_t *tail, int32_t head_channels, 
         return 0;
     }
     return tail != NULL || head_channels == 0 || head_channels == channels;
-}
-
-/* The first weight of output channel oc (arguments already checked by es_weight_split_ok). */
-static inline const int8_t *es_weight_row(const int8_t *head, const int8_t *tail,
-                                          int32_t head_channels, int32_t row, int32_t oc)
-{
-    if (tail == NULL || oc < head_channels) {
-        return head + (size_t)oc * (size_t)row;
-    }
-    return tail + (size_t)(oc - head_channels) * (size_t)row;
 }
 
 #endif /* EDGESDK_WEIGHT_ROWS_H */
