@@ -122,8 +122,9 @@ def main(steps: int, budget: str | None, update: str) -> None:
                 f"{instructions / macs:9.2f} {forward:13.2f}"
             )
     click.echo("arena: activations (int8), gradients (float32), the int8 input batch, the fused "
-               "updates' scratch; state: int8 / int32 trainable parameters (a sparsely updated weight "
-               "whole); other: the runtime's own static data")
+               "updates' scratch; state: int8 / int32 trainable parameters (a sparse conv / FC weight: "
+               "its trainable rows only, the frozen rows stay in flash); other: the runtime's own "
+               "static data")
 
 
 if __name__ == "__main__":
