@@ -129,7 +129,8 @@ def main(steps: int, budget: str | None, update: str) -> None:
             )
     click.echo("arena: activations (int8), gradients (float32), the int8 input batch, the fused "
                "updates' scratch, the rings of fused convolution -> depthwise nodes; state: int8 / int32 "
-               "trainable parameters (a sparsely updated weight whole); other: the runtime's own static data")
+               "trainable parameters (a sparse conv / FC weight: its trainable rows only, the frozen rows "
+               "stay in flash); other: the runtime's own static data")
     click.echo("one-node floor of the forward (inputs + output + workspace of the largest forward node, "
                "non-resident buffers):")
     for name, floor, node in floors:

@@ -84,6 +84,7 @@ class ConvParams(ctypes.Structure):
         )
     ]
     _fields_ += [("multiplier", PI32), ("shift", PI32)]
+    _fields_ += [("w_tail", P(ctypes.c_int8)), ("w_head_channels", i32)]  # split weights (NULL, 0: whole)
 
 
 class DepthwiseParams(ctypes.Structure):
@@ -111,6 +112,7 @@ class FcParams(ctypes.Structure):
         (name, i32) for name in ("input_offset", "weights_offset", "output_offset", "act_min", "act_max")
     ]
     _fields_ += [("multiplier", PI32), ("shift", PI32)]
+    _fields_ += [("w_tail", P(ctypes.c_int8)), ("w_head_channels", i32)]  # split weights (NULL, 0: whole)
 
 
 class AddParams(ctypes.Structure):
@@ -241,11 +243,15 @@ def es_axis(rank: int, axis: int) -> int:
     return {1: (3,), 2: (0, 3), 3: (0, 2, 3), 4: (0, 1, 2, 3)}[rank][axis]
 
 
-def conv_struct(p: qp.ConvInt8Params) -> tuple[ConvParams, tuple[np.ndarray, ...]]:
-    """The C struct of ``p`` and the per-channel arrays it points to (keep them alive)."""
+def conv_struct(
+    p: qp.ConvInt8Params, tail: np.ndarray | None = None, head_channels: int = 0
+) -> tuple[ConvParams, tuple[np.ndarray, ...]]:
+    """The C struct of ``p`` and the per-channel arrays it points to (keep them alive); ``tail``
+    and ``head_channels``: a split weight's frozen rows and the rows of the first array."""
     m, s = i32_array(p.multiplier), i32_array(p.shift)
     c = ConvParams(*p.stride, *p.dilation, p.pad_top, p.pad_left, p.input_offset,
-                   p.output_offset, p.act_min, p.act_max, ptr(m, i32), ptr(s, i32))
+                   p.output_offset, p.act_min, p.act_max, ptr(m, i32), ptr(s, i32), ptr(tail),
+                   head_channels)
     return c, (m, s)
 
 
@@ -293,6 +299,14 @@ def ptr(array: np.ndarray | None, ctype=ctypes.c_int8):
     return array.ctypes.data_as(P(ctype))
 
 
+def split_rows(w: np.ndarray, head_channels: int | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """A weight as the kernels take a split one: its first ``head_channels`` output rows and the
+    rest, two separate exactly sized arrays (None: the whole array and no tail)."""
+    if head_channels is None:
+        return w, None
+    return np.array(w[:head_channels], copy=True), np.array(w[head_channels:], copy=True)
+
+
 def i32_array(values) -> np.ndarray:
     return np.ascontiguousarray(values, dtype=np.int32)
 
@@ -316,9 +330,12 @@ class Int8Kernels:
     def _i8(x) -> np.ndarray:
         return np.ascontiguousarray(x, dtype=np.int8)
 
-    def conv2d(self, x, w, bias, p: qp.ConvInt8Params) -> np.ndarray:
-        c, _alive = conv_struct(p)
-        return self._windowed("es_conv2d_int8_fwd", c, x, w, bias, p.out_hw, out_channels=w.shape[0])
+    def conv2d(self, x, w, bias, p: qp.ConvInt8Params, head_channels: int | None = None) -> np.ndarray:
+        """``head_channels``: pass w split, its first rows and the rest as two arrays."""
+        head, tail = split_rows(self._i8(w), head_channels)
+        c, _alive = conv_struct(p, tail, head_channels or 0)
+        return self._windowed("es_conv2d_int8_fwd", c, x, head, bias, p.out_hw, out_channels=w.shape[0],
+                              w_shape=w.shape)
 
     def depthwise_conv2d(self, x, w, bias, p: qp.DepthwiseInt8Params) -> np.ndarray:
         c, _alive = depthwise_struct(p)
@@ -349,21 +366,28 @@ class Int8Kernels:
         dw, _alive = depthwise_struct(dw_p)
         return int(self.lib.es_conv_depthwise_int8_scratch_size(dw, dims(dw_w_shape), mid))
 
-    def _windowed(self, name, params, x, w, bias, out_hw, out_channels: int) -> np.ndarray:
+    def _windowed(self, name, params, x, w, bias, out_hw, out_channels: int, w_shape=None) -> np.ndarray:
         """A conv-shaped kernel: (params, x, w, bias, y); the params struct holds ``m``/``s``
-        pointers, which the caller keeps alive by holding the arrays until this returns."""
+        pointers, which the caller keeps alive by holding the arrays until this returns.
+        ``w_shape``: the weight's shape when ``w`` is only its first rows (split weights)."""
         x, w = self._i8(x), self._i8(w)
         b = None if bias is None else i32_array(bias)
         out = Guarded((x.shape[0], *out_hw, out_channels))
-        return self._run(name, out, params, dims(x.shape), ptr(x), dims(w.shape), ptr(w), ptr(b, i32),
+        w_dims = dims(w.shape if w_shape is None else w_shape)
+        return self._run(name, out, params, dims(x.shape), ptr(x), w_dims, ptr(w), ptr(b, i32),
                          dims(out.array.shape), out.ptr())
 
-    def fully_connected(self, x, w, bias, p: qp.FullyConnectedInt8Params) -> np.ndarray:
+    def fully_connected(
+        self, x, w, bias, p: qp.FullyConnectedInt8Params, head_channels: int | None = None
+    ) -> np.ndarray:
+        """``head_channels``: pass w split, its first rows and the rest as two arrays."""
         w = self._i8(w)
         x = self._i8(x).reshape(-1, w.shape[1])
         m, s = i32_array(p.multiplier), i32_array(p.shift)
+        head, tail = split_rows(w, head_channels)
         c = FcParams(
-            p.input_offset, p.weights_offset, p.output_offset, p.act_min, p.act_max, ptr(m, i32), ptr(s, i32)
+            p.input_offset, p.weights_offset, p.output_offset, p.act_min, p.act_max, ptr(m, i32), ptr(s, i32),
+            ptr(tail), head_channels or 0,
         )
         b = None if bias is None else i32_array(bias)
         out = Guarded((x.shape[0], w.shape[0]))
@@ -374,7 +398,7 @@ class Int8Kernels:
             dims(x.shape),
             ptr(x),
             dims(w.shape),
-            ptr(w),
+            ptr(head),
             ptr(b, i32),
             dims(out.array.shape),
             out.ptr(),

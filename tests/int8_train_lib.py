@@ -21,7 +21,7 @@ import numpy as np
 from edgesdk import ir
 from edgesdk.resources import runtime_dir
 from edgesdk.train.graph import Compute
-from int8_lib import GUARD, Dims, Guarded, QasParams, QasSpan, dims, ptr
+from int8_lib import GUARD, Dims, Guarded, QasParams, QasSpan, dims, ptr, split_rows
 
 RUNTIME = runtime_dir()
 INCLUDE_DIR = RUNTIME / "include"
@@ -103,7 +103,7 @@ class Affine(ctypes.Structure):  # es_affine_int8_params
 
 
 class WeightsQuant(ctypes.Structure):  # es_weights_int8_quant
-    _fields_ = [("scale", PF), ("zero_point", i32)]
+    _fields_ = [("scale", PF), ("zero_point", i32), ("tail", P8), ("head_channels", i32)]
 
 
 class QasLayer(ctypes.Structure):  # es_qas_layer_params
@@ -116,7 +116,7 @@ class LossParams(ctypes.Structure):  # es_loss_int8_params
 
 class ParamRecord(ctypes.Structure):  # es_param_record
     _fields_ = [("tensor", ctypes.c_uint32), ("dtype", ctypes.c_int), ("count", ctypes.c_uint32),
-                ("data", ctypes.c_void_p)]
+                ("data", ctypes.c_void_p), ("tail", ctypes.c_void_p), ("head_count", ctypes.c_uint32)]
 
 
 SIGNATURES: dict[str, tuple] = {
@@ -252,10 +252,10 @@ class TrainKernels:
     def affine(attrs, role: str) -> Affine:
         return Affine(attrs[f"{role}_scale"], attrs[f"{role}_zero_point"])
 
-    def weights(self, attrs) -> WeightsQuant:
+    def weights(self, attrs, tail: np.ndarray | None = None, head_channels: int = 0) -> WeightsQuant:
         scale = _f32(attrs["w_scale"])
         self._keep.append(scale)
-        return WeightsQuant(ptr(scale, f32), attrs["w_zero_point"])
+        return WeightsQuant(ptr(scale, f32), attrs["w_zero_point"], ptr(tail), head_channels)
 
     def layer(self, attrs) -> QasLayer:
         factor = _f32(attrs["factor"])
@@ -307,10 +307,13 @@ class TrainKernels:
         return self._finish(out)
 
     # ------------------------------------------------------------ layers
-    def conv_bwd_in(self, attrs, dz, w):
+    def conv_bwd_in(self, attrs, dz, w, head_channels: int | None = None):
+        """``head_channels``: pass w split, its first rows and the rest as two arrays."""
         out = self._out(attrs["x_shape"])
-        self._call("es_conv2d_int8_bwd_in", conv_params(attrs), self.weights(attrs), dims(attrs["y_shape"]),
-                   ptr(_f32(dz), f32), dims(attrs["w_shape"]), ptr(_i8(w)), dims(attrs["x_shape"]), out.ptr())
+        head, tail = split_rows(_i8(w), head_channels)
+        self._call("es_conv2d_int8_bwd_in", conv_params(attrs), self.weights(attrs, tail, head_channels or 0),
+                   dims(attrs["y_shape"]), ptr(_f32(dz), f32), dims(attrs["w_shape"]), ptr(head),
+                   dims(attrs["x_shape"]), out.ptr())
         return self._finish(out)
 
     def conv_bwd_w(self, attrs, dz, x):
@@ -337,10 +340,13 @@ class TrainKernels:
                    dims(shape), out.ptr())
         return self._finish(out)
 
-    def fc_bwd_in(self, attrs, dz, w):
+    def fc_bwd_in(self, attrs, dz, w, head_channels: int | None = None):
+        """``head_channels``: pass w split, its first rows and the rest as two arrays."""
         out = self._out(attrs["x_shape"])
-        self._call("es_fully_connected_int8_bwd_in", self.weights(attrs), dims(attrs["y_shape"]),
-                   ptr(_f32(dz), f32), dims(attrs["w_shape"]), ptr(_i8(w)), dims(attrs["x_shape"]), out.ptr())
+        head, tail = split_rows(_i8(w), head_channels)
+        self._call("es_fully_connected_int8_bwd_in", self.weights(attrs, tail, head_channels or 0),
+                   dims(attrs["y_shape"]), ptr(_f32(dz), f32), dims(attrs["w_shape"]), ptr(head),
+                   dims(attrs["x_shape"]), out.ptr())
         return self._finish(out)
 
     def fc_bwd_w(self, attrs, dz, x):
@@ -420,22 +426,33 @@ class TrainKernels:
         scratch.check()
 
     # ------------------------------------------------------------ parameter image
-    def records(self, arrays: Sequence[tuple[int, np.ndarray]]) -> ctypes.Array:
+    def records(self, arrays: Sequence[tuple[int, np.ndarray]],
+                tails: Sequence[np.ndarray | None] | None = None) -> ctypes.Array:
+        """One es_param_record per (tensor, array); with ``tails``, a record whose tail is given is
+        a split weight: the array holds its first elements, the tail the rest."""
         items = []
-        for tensor, array in arrays:
+        for index, (tensor, array) in enumerate(arrays):
             assert array.flags.c_contiguous
-            items.append(ParamRecord(tensor, DTYPE_CODE[array.dtype], array.size, array.ctypes.data))
+            tail = None if tails is None else tails[index]
+            if tail is None:
+                items.append(ParamRecord(tensor, DTYPE_CODE[array.dtype], array.size, array.ctypes.data))
+                continue
+            assert tail.flags.c_contiguous and tail.dtype == array.dtype
+            count, code = array.size + tail.size, DTYPE_CODE[array.dtype]
+            items.append(ParamRecord(tensor, code, count, array.ctypes.data, tail.ctypes.data, array.size))
         return (ParamRecord * max(1, len(items)))(*items)
 
-    def image_write(self, arrays: Sequence[tuple[int, np.ndarray]], extra: int = 0) -> bytes:
-        records = self.records(arrays)
+    def image_write(self, arrays: Sequence[tuple[int, np.ndarray]], extra: int = 0,
+                    tails: Sequence[np.ndarray | None] | None = None) -> bytes:
+        records = self.records(arrays, tails)
         size = int(self.lib.es_params_image_size(records, len(arrays)))
         buffer = np.full(size + extra + 2 * GUARD, 0x5A, np.uint8)
         self._call("es_params_image_write", records, len(arrays), buffer.ctypes.data + GUARD, size + extra)
         assert np.all(buffer[:GUARD] == 0x5A) and np.all(buffer[GUARD + size :] == 0x5A)
         return buffer[GUARD : GUARD + size].tobytes()
 
-    def image_read(self, arrays: Sequence[tuple[int, np.ndarray]], blob: bytes) -> int:
-        records = self.records(arrays)
+    def image_read(self, arrays: Sequence[tuple[int, np.ndarray]], blob: bytes,
+                   tails: Sequence[np.ndarray | None] | None = None) -> int:
+        records = self.records(arrays, tails)
         data = np.frombuffer(blob, np.uint8).copy()
         return int(self.lib.es_params_image_read(records, len(arrays), data.ctypes.data, data.size))

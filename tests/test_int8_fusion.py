@@ -147,13 +147,16 @@ def test_scratch_size_is_the_ring(kernels):
         assert kernels.conv_depthwise_scratch_size(p, (1, kh, 3, mid.c), mid) == ((kh - 1) * dilation + 1) * 7
 
 
-def _refusal(kernels, case, *, scratch_bytes=None, conv_changes=None, dw_changes=None, conv_w=None):
-    """Status of the kernel on a changed case; the output and the ring must be untouched."""
+def _refusal(kernels, case, *, scratch_bytes=None, conv_changes=None, dw_changes=None, conv_w=None,
+             split_at=0):
+    """Status of the kernel on a changed case; the output and the ring must be untouched.
+    ``split_at``: describe the convolution's weight as split (its rows from there on a tail)."""
     x, (w1, b1, conv), (w2, b2, dw) = case
     conv = qp.ConvInt8Params(**{**conv.__dict__, **(conv_changes or {})})
     dw = qp.DepthwiseInt8Params(**{**dw.__dict__, **(dw_changes or {})})
     w1 = w1 if conv_w is None else conv_w
-    c_conv, _a = il.conv_struct(conv)
+    tail = np.array(w1[split_at:], copy=True) if split_at else None
+    c_conv, _a = il.conv_struct(conv, tail, split_at)
     c_dw, _b = il.depthwise_struct(dw)
     mid = il.dims((x.shape[0], *case[1][2].out_hw, case[1][0].shape[0]))
     size = kernels.conv_depthwise_scratch_size(case[2][2], w2.shape, mid)
@@ -188,6 +191,7 @@ def test_refuses_bad_arguments_without_writing(kernels):
     shifts = list(case[2][2].shift)
     shifts[-1] = 32
     assert _refusal(kernels, case, dw_changes={"shift": tuple(shifts)}) == ES_ERR_ARG
+    assert _refusal(kernels, case, split_at=1) == ES_ERR_ARG  # only frozen, whole weights fuse
 
 
 # -- sanitizers ------------------------------------------------------------------------------------

@@ -132,7 +132,11 @@ def test_master_copy_and_rng_state_values(cnn) -> None:  # type: ignore[no-untyp
     assert master.kind is ValueKind.MASTER and master.resident and master.shape == (4, 3, 3, 8)
     assert tg.values["depthwise_conv_2d_1.w.master"].shape == (1, 3, 3, 4)
     assert tg.node("conv_2d_4.bwd_w_qas").in_place == ("conv_2d_4.w", "conv_2d_4.w.master")
-    params = 16 * 72 + 16 * 4 + 9 * 8  # int8 weights and int32 bias whole
+    # conv_2d_4's weight is split: its 4 trainable rows in RAM, the other 12 in flash; the bias
+    # and the depthwise weight (channels innermost: never split) stay whole
+    assert tg.values["conv_2d_4.w"].head_channels == 4
+    assert tg.values["depthwise_conv_2d_1.w"].head_channels is None
+    params = 4 * 72 + 16 * 4 + 9 * 8
     masters = 4 * (4 * 72 + 16 + 9 * 4)
     inputs = 32 * 32 * 3 + 4 + 4  # int8 image, label, loss
     assert tg.resident_bytes == params + masters + inputs

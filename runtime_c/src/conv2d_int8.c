@@ -5,6 +5,7 @@
 
 #include "edgesdk/requant.h"
 #include "internal.h"
+#include "weight_rows.h"
 
 static es_status check(const es_conv2d_int8_params *p, const es_dims *in_dims, const es_dims *w_dims,
                        const es_dims *out_dims)
@@ -19,7 +20,8 @@ static es_status check(const es_conv2d_int8_params *p, const es_dims *in_dims, c
     if (!es_axis_params_ok(p->stride_h, p->dilation_h, p->pad_top) ||
         !es_axis_params_ok(p->stride_w, p->dilation_w, p->pad_left) ||
         !es_zero_point_ok(-p->input_offset) || !es_zero_point_ok(p->output_offset) ||
-        !es_int8_range_ok(p->act_min, p->act_max)) {
+        !es_int8_range_ok(p->act_min, p->act_max) ||
+        !es_weight_split_ok(p->w_tail, p->w_head_channels, w_dims->n)) {
         return ES_ERR_ARG;
     }
     if (in_dims->n != out_dims->n || w_dims->c != in_dims->c || w_dims->n != out_dims->c ||
@@ -35,24 +37,23 @@ static es_status check(const es_conv2d_int8_params *p, const es_dims *in_dims, c
     return ES_OK;
 }
 
-es_status es_conv2d_int8_fwd(const es_conv2d_int8_params *params,
-                             const es_dims *in_dims, const int8_t *in,
-                             const es_dims *w_dims, const int8_t *w,
-                             const int32_t *bias,
-                             const es_dims *out_dims, int8_t *out)
+/*
+ * The outputs of output channels first..end-1, whose weight rows start at rows: row oc at
+ * rows + (oc - first)*KH*KW*IC. Arguments already checked.
+ */
+static void conv_channels(const es_conv2d_int8_params *params, const es_dims *in_dims,
+                          const int8_t *in, const es_dims *w_dims, const int8_t *rows,
+                          const int32_t *bias, const es_dims *out_dims, int8_t *out,
+                          int32_t first, int32_t end)
 {
     int32_t n, oh, ow, oc, kh, kw, ic;
-    if (in == NULL || w == NULL || out == NULL) {
-        return ES_ERR_ARG;
-    }
-    ES_TRY(check(params, in_dims, w_dims, out_dims));
     for (n = 0; n < out_dims->n; ++n) {
         for (oh = 0; oh < out_dims->h; ++oh) {
             const int32_t ih0 = oh * params->stride_h - params->pad_top;
             for (ow = 0; ow < out_dims->w; ++ow) {
                 const int32_t iw0 = ow * params->stride_w - params->pad_left;
                 int8_t *y = out + ((n * out_dims->h + oh) * out_dims->w + ow) * out_dims->c;
-                for (oc = 0; oc < out_dims->c; ++oc) {
+                for (oc = first; oc < end; ++oc) {
                     int32_t acc = 0;
                     for (kh = 0; kh < w_dims->h; ++kh) {
                         const int32_t ih = ih0 + kh * params->dilation_h;
@@ -67,7 +68,7 @@ es_status es_conv2d_int8_fwd(const es_conv2d_int8_params *params,
                                 continue;
                             }
                             x = in + ((n * in_dims->h + ih) * in_dims->w + iw) * in_dims->c;
-                            wk = w + ((oc * w_dims->h + kh) * w_dims->w + kw) * w_dims->c;
+                            wk = rows + (((oc - first) * w_dims->h + kh) * w_dims->w + kw) * w_dims->c;
                             for (ic = 0; ic < in_dims->c; ++ic) {
                                 acc = es_wrap_add(acc, (int32_t)wk[ic] * ((int32_t)x[ic] + params->input_offset));
                             }
@@ -81,6 +82,25 @@ es_status es_conv2d_int8_fwd(const es_conv2d_int8_params *params,
                 }
             }
         }
+    }
+}
+
+es_status es_conv2d_int8_fwd(const es_conv2d_int8_params *params,
+                             const es_dims *in_dims, const int8_t *in,
+                             const es_dims *w_dims, const int8_t *w,
+                             const int32_t *bias,
+                             const es_dims *out_dims, int8_t *out)
+{
+    if (in == NULL || w == NULL || out == NULL) {
+        return ES_ERR_ARG;
+    }
+    ES_TRY(check(params, in_dims, w_dims, out_dims));
+    /* split weights: the channels in w, then those in the tail (each output is its own integer
+     * sum, so the two ranges may run one after the other) */
+    const int32_t head = params->w_tail != NULL ? params->w_head_channels : out_dims->c;
+    conv_channels(params, in_dims, in, w_dims, w, bias, out_dims, out, 0, head);
+    if (head < out_dims->c) {
+        conv_channels(params, in_dims, in, w_dims, params->w_tail, bias, out_dims, out, head, out_dims->c);
     }
     return ES_OK;
 }

@@ -6,6 +6,24 @@
 
 #include "edgesdk/requant.h"
 #include "layer_check.h"
+#include "weight_rows.h"
+
+/*
+ * g[ic] += dz[oc] * w[oc, tap + ic] (dequantized) for oc = first..end-1, in that order; the weight
+ * rows of those channels start at rows (row oc at rows + (oc - first)*row).
+ */
+static void add_tap(float *g, const float *d, const es_weights_int8_quant *wq, const int8_t *rows,
+                    int32_t row, int32_t tap, int32_t ic_n, int32_t first, int32_t end)
+{
+    const int32_t zp = wq->zero_point;
+    for (int32_t oc = first; oc < end; ++oc) {
+        const int8_t *wk = rows + (oc - first) * row + tap;
+        const float s = wq->scale[oc], dv = d[oc];
+        for (int32_t ic = 0; ic < ic_n; ++ic) {
+            g[ic] += dv * es_dequantize_int8(s, zp, wk[ic]);
+        }
+    }
+}
 
 es_status es_conv2d_int8_bwd_in(const es_conv2d_params *params, const es_weights_int8_quant *wq,
                                 const es_dims *out_dims, const float *dz,
@@ -17,11 +35,16 @@ es_status es_conv2d_int8_bwd_in(const es_conv2d_params *params, const es_weights
         return ES_ERR_ARG;
     }
     ES_TRY(es_check_dims(w_dims));
+    if (!es_weight_split_ok(wq->tail, wq->head_channels, w_dims->n)) {
+        return ES_ERR_ARG;
+    }
     ES_TRY(es_conv2d_check(params, in_dims, out_dims, w_dims->h, w_dims->w, w_dims->c, w_dims->n));
 
     const int32_t n_batch = in_dims->n, ih_n = in_dims->h, iw_n = in_dims->w, ic_n = in_dims->c;
     const int32_t oh_n = out_dims->h, ow_n = out_dims->w, oc_n = out_dims->c;
-    const int32_t kh_n = w_dims->h, kw_n = w_dims->w, zp = wq->zero_point;
+    const int32_t kh_n = w_dims->h, kw_n = w_dims->w, row = kh_n * kw_n * ic_n;
+    /* split weights: the channels in w, then those in the tail, so the order stays kh, kw, oc */
+    const int32_t head = wq->tail != NULL ? wq->head_channels : oc_n;
 
     for (int32_t n = 0; n < n_batch; ++n) {
         for (int32_t ih = 0; ih < ih_n; ++ih) {
@@ -44,12 +67,10 @@ es_status es_conv2d_int8_bwd_in(const es_conv2d_params *params, const es_weights
                             continue;
                         }
                         const float *d = dz + ((n * oh_n + oh) * ow_n + ow) * oc_n;
-                        for (int32_t oc = 0; oc < oc_n; ++oc) {
-                            const int8_t *wk = w + ((oc * kh_n + kh) * kw_n + kw) * ic_n;
-                            const float s = wq->scale[oc], dv = d[oc];
-                            for (int32_t ic = 0; ic < ic_n; ++ic) {
-                                g[ic] += dv * es_dequantize_int8(s, zp, wk[ic]);
-                            }
+                        const int32_t tap = (kh * kw_n + kw) * ic_n;
+                        add_tap(g, d, wq, w, row, tap, ic_n, 0, head);
+                        if (head < oc_n) {
+                            add_tap(g, d, wq, wq->tail, row, tap, ic_n, head, oc_n);
                         }
                     }
                 }

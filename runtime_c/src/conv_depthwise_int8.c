@@ -31,7 +31,8 @@ static int requants_ok(const int32_t *multiplier, const int32_t *shift, int32_t 
 static es_status check_conv(const es_conv2d_int8_params *p, const es_dims *in_dims,
                             const es_dims *w_dims, const es_dims *mid_dims)
 {
-    if (p == NULL || p->multiplier == NULL || p->shift == NULL) {
+    /* the fused node only runs frozen convolutions: one flash array, never a split weight */
+    if (p == NULL || p->multiplier == NULL || p->shift == NULL || p->w_tail != NULL || p->w_head_channels != 0) {
         return ES_ERR_ARG;
     }
     if (!es_axis_params_ok(p->stride_h, p->dilation_h, p->pad_top) ||

@@ -15,7 +15,7 @@ es_status es_depthwise_conv2d_int8_bwd_in(const es_depthwise_conv2d_params *para
                                           const es_dims *in_dims, float *dx)
 {
     if (dz == NULL || w == NULL || dx == NULL || wq == NULL || wq->scale == NULL ||
-        !es_zero_point_ok(wq->zero_point)) {
+        !es_zero_point_ok(wq->zero_point) || wq->tail != NULL || wq->head_channels != 0) {
         return ES_ERR_ARG;
     }
     ES_TRY(es_check_dims(w_dims));

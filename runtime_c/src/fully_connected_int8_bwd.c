@@ -7,6 +7,24 @@
 
 #include "edgesdk/requant.h"
 #include "layer_check.h"
+#include "weight_rows.h"
+
+/*
+ * g[k] += dz[o] * w[o, k] (dequantized) for o = first..end-1, in that order; the weight rows of
+ * those outputs start at rows (row o at rows + (o - first)*K).
+ */
+static void add_rows(float *g, const float *d, const es_weights_int8_quant *wq, const int8_t *rows,
+                     int32_t k_n, int32_t first, int32_t end)
+{
+    const int32_t zp = wq->zero_point;
+    for (int32_t o = first; o < end; ++o) {
+        const int8_t *wo = rows + (o - first) * k_n;
+        const float s = wq->scale[o], dv = d[o];
+        for (int32_t k = 0; k < k_n; ++k) {
+            g[k] += dv * es_dequantize_int8(s, zp, wo[k]);
+        }
+    }
+}
 
 es_status es_fully_connected_int8_bwd_in(const es_weights_int8_quant *wq,
                                          const es_dims *out_dims, const float *dz,
@@ -18,9 +36,14 @@ es_status es_fully_connected_int8_bwd_in(const es_weights_int8_quant *wq,
         return ES_ERR_ARG;
     }
     ES_TRY(es_fc_weights_check(w_dims));
+    if (!es_weight_split_ok(wq->tail, wq->head_channels, w_dims->n)) {
+        return ES_ERR_ARG;
+    }
     int32_t rows = 0;
     ES_TRY(es_fc_rows_check(in_dims, out_dims, w_dims->c, w_dims->n, &rows));
-    const int32_t k_n = w_dims->c, o_n = w_dims->n, zp = wq->zero_point;
+    const int32_t k_n = w_dims->c, o_n = w_dims->n;
+    /* split weights: the rows in w, then those in the tail, so the order stays o */
+    const int32_t head = wq->tail != NULL ? wq->head_channels : o_n;
 
     for (int32_t r = 0; r < rows; ++r) {
         float *g = dx + r * k_n;
@@ -28,12 +51,9 @@ es_status es_fully_connected_int8_bwd_in(const es_weights_int8_quant *wq,
         for (int32_t k = 0; k < k_n; ++k) {
             g[k] = 0.0f;
         }
-        for (int32_t o = 0; o < o_n; ++o) {
-            const int8_t *wo = w + o * k_n;
-            const float s = wq->scale[o], dv = d[o];
-            for (int32_t k = 0; k < k_n; ++k) {
-                g[k] += dv * es_dequantize_int8(s, zp, wo[k]);
-            }
+        add_rows(g, d, wq, w, k_n, 0, head);
+        if (head < o_n) {
+            add_rows(g, d, wq, wq->tail, k_n, head, o_n);
         }
     }
     return ES_OK;

@@ -72,29 +72,78 @@ uint32_t es_crc32(uint32_t crc, const void *data, size_t len)
     return ~crc;
 }
 
-/* The elements of one record, little-endian. */
-static void put_elements(unsigned char *at, const es_param_record *record)
+/* count elements of one dtype from src into the image at `at`, little-endian. */
+static void put_elements(unsigned char *at, const void *src, es_param_dtype dtype, uint32_t count)
 {
-    if (record->dtype == ES_PARAM_INT8) {
-        memcpy(at, record->data, record->count);
+    if (dtype == ES_PARAM_INT8) {
+        memcpy(at, src, count);
         return;
     }
-    for (uint32_t i = 0; i < record->count; ++i) {
+    for (uint32_t i = 0; i < count; ++i) {
         uint32_t bits;
-        memcpy(&bits, (const unsigned char *)record->data + (size_t)i * 4u, 4u);
+        memcpy(&bits, (const unsigned char *)src + (size_t)i * 4u, 4u);
         put_u32(at + (size_t)i * 4u, bits);
     }
 }
 
-static void get_elements(const unsigned char *at, const es_param_record *record)
+static void get_elements(const unsigned char *at, void *dst, es_param_dtype dtype, uint32_t count)
 {
-    if (record->dtype == ES_PARAM_INT8) {
-        memcpy(record->data, at, record->count);
+    if (dtype == ES_PARAM_INT8) {
+        memcpy(dst, at, count);
         return;
     }
-    for (uint32_t i = 0; i < record->count; ++i) {
+    for (uint32_t i = 0; i < count; ++i) {
         const uint32_t bits = get_u32(at + (size_t)i * 4u);
-        memcpy((unsigned char *)record->data + (size_t)i * 4u, &bits, 4u);
+        memcpy((unsigned char *)dst + (size_t)i * 4u, &bits, 4u);
+    }
+}
+
+/* 1 when the image's count elements at `at` equal those of src. */
+static int same_elements(const unsigned char *at, const void *src, es_param_dtype dtype,
+                         uint32_t count)
+{
+    if (dtype == ES_PARAM_INT8) {
+        const unsigned char *bytes = (const unsigned char *)src;
+        for (uint32_t i = 0; i < count; ++i) {
+            if (at[i] != bytes[i]) {
+                return 0;
+            }
+        }
+        return 1;
+    }
+    for (uint32_t i = 0; i < count; ++i) {
+        uint32_t bits;
+        memcpy(&bits, (const unsigned char *)src + (size_t)i * 4u, 4u);
+        if (get_u32(at + (size_t)i * 4u) != bits) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The elements a record keeps in data: all of them, or the head of a split weight. */
+static uint32_t data_count(const es_param_record *record)
+{
+    return record->tail != NULL ? record->head_count : record->count;
+}
+
+/* 1 when a record's arrays are usable: data for its RAM elements, a split only with a tail. */
+static int record_ok(const es_param_record *record)
+{
+    if (record->tail == NULL ? record->head_count != 0u : record->head_count > record->count) {
+        return 0;
+    }
+    return record->data != NULL || data_count(record) == 0u;
+}
+
+/* The elements of one record (data, then a split weight's tail), little-endian. */
+static void put_record(unsigned char *at, const es_param_record *record)
+{
+    const uint32_t head = data_count(record);
+    put_elements(at, record->data, record->dtype, head);
+    if (record->tail != NULL) {
+        put_elements(at + element_bytes(record->dtype) * head, record->tail, record->dtype,
+                     record->count - head);
     }
 }
 
@@ -110,7 +159,7 @@ es_status es_params_image_write(const es_param_record *records, int32_t count, v
         return ES_ERR_ARG;
     }
     for (int32_t i = 0; i < count; ++i) {
-        if (records[i].data == NULL && records[i].count > 0u) {
+        if (!record_ok(&records[i])) {
             return ES_ERR_ARG;
         }
     }
@@ -123,7 +172,7 @@ es_status es_params_image_write(const es_param_record *records, int32_t count, v
         bytes[at + 5] = bytes[at + 6] = bytes[at + 7] = 0u;
         put_u32(bytes + at + 8, record->count);
         at += RECORD_BYTES;
-        put_elements(bytes + at, record);
+        put_record(bytes + at, record);
         memset(bytes + at + data, 0, padded(data) - data);
         at += padded(data);
     }
@@ -158,19 +207,26 @@ es_status es_params_image_read(const es_param_record *records, int32_t count, co
     size_t at = HEADER_BYTES;
     for (int32_t i = 0; i < count; ++i) {
         const es_param_record *record = &records[i];
-        if (record->data == NULL && record->count > 0u) {
+        if (!record_ok(record)) {
             return ES_ERR_ARG;
         }
         if (get_u32(bytes + at) != record->tensor || bytes[at + 4] != (unsigned char)record->dtype ||
             get_u32(bytes + at + 8) != record->count) {
             return ES_ERR_SHAPE;
         }
-        at += RECORD_BYTES + padded(element_bytes(record->dtype) * record->count);
+        const size_t item = element_bytes(record->dtype);
+        const uint32_t head = data_count(record);
+        if (record->tail != NULL &&
+            !same_elements(bytes + at + RECORD_BYTES + item * head, record->tail, record->dtype,
+                           record->count - head)) {
+            return ES_ERR_SHAPE; /* frozen rows differ: another model's or sparse update's image */
+        }
+        at += RECORD_BYTES + padded(item * record->count);
     }
     at = HEADER_BYTES;
     for (int32_t i = 0; i < count; ++i) {
         at += RECORD_BYTES;
-        get_elements(bytes + at, &records[i]);
+        get_elements(bytes + at, records[i].data, records[i].dtype, data_count(&records[i]));
         at += padded(element_bytes(records[i].dtype) * records[i].count);
     }
     return ES_OK;

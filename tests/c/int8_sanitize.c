@@ -102,6 +102,8 @@ static void run_convs(int extreme)
     requant(w.n, extreme, &m, &s);
     p.multiplier = m;
     p.shift = s;
+    p.w_tail = NULL; /* one whole weight array */
+    p.w_head_channels = 0;
     x = int8s(es_dims_count(&in));
     k = int8s(es_dims_count(&w));
     y = (int8_t *)malloc((size_t)es_dims_count(&out));
@@ -142,7 +144,7 @@ static void run_conv_depthwise(int extreme)
     es_dims in = {2, rnd(1, 9), rnd(1, 9), rnd(1, 5)};
     es_dims w = {rnd(1, 5), 1, 1, 0};
     es_dims mid, dw = {1, rnd(1, 3), rnd(1, 3), 0}, out;
-    es_conv2d_int8_params p = {1, 1, 1, 1, 0, 0, 0, 0, -128, 127, NULL, NULL};
+    es_conv2d_int8_params p = {1, 1, 1, 1, 0, 0, 0, 0, -128, 127, NULL, NULL, NULL, 0};
     es_depthwise_conv2d_int8_params d = {1, 1, 1, 1, 0, 0, 1, 0, 0, -128, 127, NULL, NULL};
     int8_t *x, *k, *dk, *y, *ring;
     int32_t *bias, *dbias, *m, *s, *dm, *ds;
@@ -204,6 +206,8 @@ static void run_fc_add(int extreme)
     requant(w.n, extreme, &m, &s);
     p.multiplier = m;
     p.shift = s;
+    p.w_tail = NULL; /* one whole weight array */
+    p.w_head_channels = 0;
     x = int8s(es_dims_count(&in));
     k = int8s(es_dims_count(&w));
     y = (int8_t *)malloc((size_t)es_dims_count(&out));

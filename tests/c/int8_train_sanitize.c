@@ -127,7 +127,7 @@ static void conv_kernels(int overflow)
     const int32_t nx = es_dims_count(&l.x), ny = es_dims_count(&l.y), nw = es_dims_count(&l.w);
     int8_t *x = int8s(nx), *w = int8s(nw);
     float *dz = floats(ny), *dx = floats(nx), *scale = positives(out_c), *factor = positives(k);
-    const es_weights_int8_quant wq = {scale, rnd(-3, 3)};
+    const es_weights_int8_quant wq = {scale, rnd(-3, 3), NULL, 0};
     const es_affine_int8_params xq = {0.02f, rnd(-128, 127)};
     const es_dims dw_dims = {k, l.kernel, l.kernel, in_c};
     float *dw = floats(es_dims_count(&dw_dims)), *master = floats(es_dims_count(&dw_dims));
@@ -165,7 +165,7 @@ static void depthwise_kernels(void)
     const int32_t nx = es_dims_count(&l.x), ny = es_dims_count(&l.y), nw = es_dims_count(&l.w);
     int8_t *x = int8s(nx), *w = int8s(nw);
     float *dz = floats(ny), *dx = floats(nx), *scale = positives(out_c), *factor = positives(k);
-    const es_weights_int8_quant wq = {scale, 0};
+    const es_weights_int8_quant wq = {scale, 0, NULL, 0};
     const es_affine_int8_params xq = {0.05f, rnd(-128, 127)};
     const es_dims dw_dims = {1, l.kernel, l.kernel, k};
     float *dw = floats(es_dims_count(&dw_dims)), *master = floats(es_dims_count(&dw_dims));
@@ -195,7 +195,7 @@ static void fully_connected_kernels(void)
     int8_t *x = int8s(rows * in_c), *w = int8s(out_c * in_c);
     float *dz = floats(rows * out_c), *dx = floats(rows * in_c), *scale = positives(out_c);
     float *factor = positives(k), *dw = floats(k * in_c), *master = floats(k * in_c);
-    const es_weights_int8_quant wq = {scale, rnd(-5, 5)};
+    const es_weights_int8_quant wq = {scale, rnd(-5, 5), NULL, 0};
     const es_affine_int8_params xq = {0.1f, rnd(-128, 127)};
     es_qas_layer_params qas = {5e-2f, ES_ROUND_STOCHASTIC, k, factor};
     float *scratch = (float *)malloc(es_fully_connected_int8_bwd_w_qas_scratch_size(&w_dims));
@@ -296,7 +296,9 @@ static void image_kernels(void)
     int32_t *b = int32s(n32);
     float *f = floats(nf);
     const es_param_record records[3] = {
-        {7u, ES_PARAM_INT8, (uint32_t)n8, w}, {3u, ES_PARAM_INT32, (uint32_t)n32, b}, {9u, ES_PARAM_FLOAT32, (uint32_t)nf, f}};
+        {7u, ES_PARAM_INT8, (uint32_t)n8, w, NULL, 0u},
+        {3u, ES_PARAM_INT32, (uint32_t)n32, b, NULL, 0u},
+        {9u, ES_PARAM_FLOAT32, (uint32_t)nf, f, NULL, 0u}};
     const size_t size = es_params_image_size(records, 3);
     unsigned char *image = (unsigned char *)malloc(size);
     expect("es_params_image_write", es_params_image_write(records, 3, image, size), ES_OK);

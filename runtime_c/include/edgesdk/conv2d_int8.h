@@ -9,6 +9,13 @@
  * Geometry and its checks as in conv2d_f32.h (resolved pad_top / pad_left, taps outside the
  * input skipped).
  *
+ * Split weights (a weight trained only on its first k output channels keeps those rows in RAM and
+ * the frozen rest in flash): with w_tail != NULL, output channel oc reads its KH*KW*IC weights at
+ * w + oc*KH*KW*IC for oc < k = w_head_channels and at w_tail + (oc - k)*KH*KW*IC otherwise. The
+ * sums are the same integers as with one whole array. w_tail NULL and w_head_channels 0 (or OC):
+ * w holds every row. Refused (ES_ERR_ARG): w_head_channels outside 0..OC, or w_tail NULL with
+ * 0 < w_head_channels < OC.
+ *
  *   acc = sum over in-bounds taps (kh, kw, ic) of w[oc,kh,kw,ic] * (x[...] + input_offset)
  *         (+ bias[oc]); int32, wrapping on overflow like TFLite (never for K*K*IC < 2^16)
  *   y   = clamp(es_mbqm(acc, multiplier[oc], shift[oc]) + output_offset, act_min, act_max)
@@ -37,6 +44,8 @@ typedef struct {
     int32_t act_max;           /* highest output value, act_min..127 */
     const int32_t *multiplier; /* [OC] requantization multipliers, >= 0 */
     const int32_t *shift;      /* [OC] requantization shifts, -31..30 */
+    const int8_t *w_tail;      /* split weights: rows w_head_channels..OC-1 [OC-k, KH, KW, IC], else NULL */
+    int32_t w_head_channels;   /* split weights: k, the rows in w, 0..OC; 0 when w_tail is NULL */
 } es_conv2d_int8_params;
 
 es_status es_conv2d_int8_fwd(const es_conv2d_int8_params *params,

@@ -26,6 +26,8 @@ extern "C" {
 /*
  * Input gradient: es_conv2d_f32_bwd_in on the dequantized weights (order kh, kw, oc).
  *   dz [N, OH, OW, OC] (out_dims)   w [OC, KH, KW, IC] int8   dx [N, IH, IW, IC] (in_dims)
+ * Split weights (wq->tail, wq->head_channels; edgesdk/dequant_int8.h): w holds the first
+ * head_channels rows, wq->tail the rest; the same bits as one whole array.
  */
 es_status es_conv2d_int8_bwd_in(const es_conv2d_params *params, const es_weights_int8_quant *wq,
                                 const es_dims *out_dims, const float *dz,
@@ -49,6 +51,8 @@ es_status es_conv2d_int8_bwd_w(const es_conv2d_params *params, const es_affine_i
  * es_qas_int8_update (or es_qas_int8_master_update) with the span {1, k*KH*KW*IC, total,
  * k*KH*KW*IC, KH*KW*IC}.
  *   w [OC, KH, KW, IC] int8 (w_dims, the whole tensor)   master [k, KH, KW, IC] or NULL
+ *   Only the first k rows of w are read or written, so w may be a split weight's RAM head alone
+ *   (k * KH*KW*IC elements).
  *   rng_state: xorshift32 state (stochastic rounding), else may be NULL
  *   scratch: es_conv2d_int8_bwd_w_qas_scratch_size(w_dims) bytes
  */

@@ -22,6 +22,7 @@ extern "C" {
 /*
  * Input gradient (order kh, kw, m).
  *   dz [N, OH, OW, C*M] (out_dims)   w [1, KH, KW, C*M] int8   dx [N, IH, IW, C] (in_dims)
+ * Depthwise weights are one array: a split (wq->tail or wq->head_channels set) is refused.
  */
 es_status es_depthwise_conv2d_int8_bwd_in(const es_depthwise_conv2d_params *params,
                                           const es_weights_int8_quant *wq,

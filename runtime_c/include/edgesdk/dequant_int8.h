@@ -12,6 +12,13 @@
  *
  * Activations are per tensor (es_affine_int8_params, edgesdk/quantize_int8.h); weights have one
  * scale per output channel (a per-tensor scale repeated) and one common zero point.
+ *
+ * The weights of CONV_2D and FULLY_CONNECTED may be split (a weight trained only on its first k
+ * output channels keeps those rows in RAM, the frozen rest in flash): with tail != NULL the input-
+ * gradient kernels read output channel oc at w + oc*row for oc < k = head_channels and at
+ * tail + (oc - k)*row otherwise (row = KH*KW*IC, resp. IN), in the same order as for one array,
+ * so the float32 sums are the same. tail NULL and head_channels 0 (or OC): w holds every row.
+ * Depthwise weights are never split (their channels are innermost): their kernel refuses a tail.
  */
 #ifndef EDGESDK_DEQUANT_INT8_H
 #define EDGESDK_DEQUANT_INT8_H
@@ -27,6 +34,8 @@ extern "C" {
 typedef struct {
     const float *scale; /* [OC] float32 scale of each output channel (depthwise: of c*M + m), > 0 */
     int32_t zero_point; /* the weights' zero point, -128..127 (0 for TFLite's symmetric weights) */
+    const int8_t *tail; /* split weights: rows head_channels..OC-1 (flash), else NULL */
+    int32_t head_channels; /* split weights: k, the rows in w, 0..OC; 0 when tail is NULL */
 } es_weights_int8_quant;
 
 /* scale * (float)(q - zero_point), one float32 rounding. */

@@ -13,6 +13,12 @@
  * Per-tensor weights: every multiplier[o] / shift[o] the same (TFLite computes that one from the
  * float32 product of the scales) and weights_offset = -(weights zero point); per-channel:
  * weights_offset = 0. Constants: edgesdk.quant.prepare.prepare_fully_connected.
+ *
+ * Split weights (the first k output rows in RAM, the frozen rest in flash): with w_tail != NULL,
+ * row o is at w + o*K for o < k = w_head_channels and at w_tail + (o - k)*K otherwise; the sums
+ * are the same integers as with one whole array. w_tail NULL and w_head_channels 0 (or OUT): w
+ * holds every row. Refused (ES_ERR_ARG): w_head_channels outside 0..OUT, or w_tail NULL with
+ * 0 < w_head_channels < OUT.
  */
 #ifndef EDGESDK_FULLY_CONNECTED_INT8_H
 #define EDGESDK_FULLY_CONNECTED_INT8_H
@@ -32,6 +38,8 @@ typedef struct {
     int32_t act_max;           /* highest output value, act_min..127 */
     const int32_t *multiplier; /* [OUT] requantization multipliers, >= 0 */
     const int32_t *shift;      /* [OUT] requantization shifts, -31..30 */
+    const int8_t *w_tail;      /* split weights: rows w_head_channels..OUT-1 [OUT-k, K], else NULL */
+    int32_t w_head_channels;   /* split weights: k, the rows in w, 0..OUT; 0 when w_tail is NULL */
 } es_fully_connected_int8_params;
 
 es_status es_fully_connected_int8_fwd(const es_fully_connected_int8_params *params,

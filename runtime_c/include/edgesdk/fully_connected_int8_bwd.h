@@ -20,6 +20,8 @@ extern "C" {
 /*
  * Input gradient (order o).
  *   dz rows x OUT (out_dims)   w [OUT, K] -> {OUT, 1, 1, K} int8   dx rows x K (in_dims)
+ * Split weights (wq->tail, wq->head_channels; edgesdk/dequant_int8.h): w holds the first
+ * head_channels rows, wq->tail the rest; the same bits as one whole array.
  */
 es_status es_fully_connected_int8_bwd_in(const es_weights_int8_quant *wq,
                                          const es_dims *out_dims, const float *dz,
@@ -40,6 +42,7 @@ es_status es_fully_connected_int8_bwd_w(const es_affine_int8_params *xq,
  * per output row, its K gradients into scratch, then the update of that row. Equal, bit for bit,
  * to es_fully_connected_int8_bwd_w followed by the update with the span {1, k*K, OUT*K, k*K, K}.
  *   w {OUT, 1, 1, K} int8 (w_dims)   master [k, K] or NULL   rng_state as conv2d
+ *   Only the first k rows of w are read or written (w may be a split weight's RAM head alone).
  *   scratch: es_fully_connected_int8_bwd_w_qas_scratch_size(w_dims) bytes
  */
 es_status es_fully_connected_int8_bwd_w_qas(const es_affine_int8_params *xq,

@@ -16,6 +16,12 @@
  *
  * The generated model.c describes its trainable parameters as an es_param_record table (in
  * training-graph order) and its es_params_save / es_params_load call the functions below.
+ *
+ * A split weight (an int8 weight trained only on its first output channels: those rows in RAM,
+ * the frozen rest in flash) is still one record of the whole tensor: its first head_count
+ * elements come from data, the rest from tail. Reading such a record writes only data; the tail
+ * elements of the image must equal the record's tail (they cannot be written: flash), else the
+ * image is another model's or another sparse update's (ES_ERR_SHAPE).
  */
 #ifndef EDGESDK_PARAMS_IMAGE_H
 #define EDGESDK_PARAMS_IMAGE_H
@@ -38,7 +44,9 @@ typedef struct {
     uint32_t tensor;      /* IR tensor index of the parameter in the model */
     es_param_dtype dtype; /* its element type */
     uint32_t count;       /* its element count (the whole tensor) */
-    void *data;           /* its RAM array: int8_t, int32_t or float by dtype */
+    void *data;           /* its RAM array: int8_t, int32_t or float by dtype (split: head_count) */
+    const void *tail;     /* split weight: elements head_count..count-1, frozen (flash); else NULL */
+    uint32_t head_count;  /* split weight: the elements in data, 0..count; 0 when tail is NULL */
 } es_param_record;
 
 /* Bytes of the image of these records (header included); 0 for an unknown dtype. */
@@ -46,7 +54,8 @@ size_t es_params_image_size(const es_param_record *records, int32_t count);
 
 /*
  * Write the image of the records into buf (len >= es_params_image_size). ES_ERR_ARG for NULL
- * pointers, a short buffer, more than 65535 records or an unknown dtype; nothing is written then.
+ * pointers, a short buffer, more than 65535 records, an unknown dtype or a bad split (head_count
+ * above count, or set without a tail); nothing is written then.
  */
 es_status es_params_image_write(const es_param_record *records, int32_t count, void *buf,
                                 size_t len);
@@ -54,8 +63,9 @@ es_status es_params_image_write(const es_param_record *records, int32_t count, v
 /*
  * Read an image back into the records' arrays. Everything is checked before anything is written:
  * ES_ERR_ARG for NULL pointers, a short buffer, a bad magic, version, length or CRC (not an image,
- * or a damaged one); ES_ERR_SHAPE when the image's records are not these parameters (another
- * model: a different count, tensor index, dtype or element count). len may exceed the image.
+ * or a damaged one), a bad split as for writing; ES_ERR_SHAPE when the image's records are not
+ * these parameters (another model: a different count, tensor index, dtype or element count, or
+ * frozen tail elements that differ from the record's tail). len may exceed the image.
  */
 es_status es_params_image_read(const es_param_record *records, int32_t count, const void *buf,
                                size_t len);

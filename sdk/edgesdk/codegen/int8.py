@@ -4,7 +4,11 @@
 precision int8. What changes against fp32:
 
 - weights are the model's own integers: frozen ones ``static const int8_t`` / ``int32_t`` (flash),
-  trainable ones ``static int8_t`` / ``int32_t`` RAM arrays set from their ``_init`` copies;
+  trainable ones ``static int8_t`` / ``int32_t`` RAM arrays set from their ``_init`` copies; a
+  CONV_2D / FULLY_CONNECTED weight trained on its first k output channels is split: those k rows
+  are the RAM array, the frozen rows a ``static const`` ``<name>_frozen`` array (flash) that the
+  kernels' parameter structs point to (``w_tail`` / ``tail``) and ``es_params_save`` writes after
+  the RAM rows;
 - activations are ``int8_t`` buffers in the arena (gradients stay float32 there);
 - per-channel constants (requantization multipliers and shifts, weight scales, QAS factors) are
   ``static const`` arrays the parameter structs point to (``Int8Section.arrays``);
@@ -116,19 +120,12 @@ class Int8Assembler(_Assembler):
                 assert value.tensor is not None
                 name = self._static(value.name, value.name)
                 comment = f"{value.name}: frozen, {_shape_text(value.shape)}"
-                weights.append(self._stored(name, source.tensor(value.tensor), comment))
+                data = source.tensor(value.tensor).data
+                assert data is not None
+                weights.append(_stored(name, data, comment))
         for value in graph.values.values():
             if value.kind is ValueKind.PARAMETER:
-                assert value.tensor is not None
-                name = self._static(value.name, value.name)
-                init = self.namer.take(f"{name}_init")
-                comment = f"{value.name}: initial value, {_shape_text(value.shape)}"
-                weights.append(self._stored(init, source.tensor(value.tensor), comment))
-                note = _channel_note(graph, value.name)
-                ctype = CTYPES[value.dtype]
-                parameters.append(
-                    RamArray(name, value.size, value.shape, f"{value.name}: trainable{note}", init, ctype)
-                )
+                weights.extend(self._parameter(value, parameters))
         for value in graph.values.values():
             if value.kind is ValueKind.PARAM_GRAD and value.resident:
                 name = self._static(value.name, value.name)
@@ -150,14 +147,28 @@ class Int8Assembler(_Assembler):
                          if v.kind is ValueKind.RNG_STATE)
         return weights, parameters, gradients, states
 
-    @staticmethod
-    def _stored(name: str, tensor: ir.Tensor, comment: str) -> ConstArray:
-        """A constant tensor as it is stored in the model (int8, int32 or float32)."""
-        assert tensor.data is not None
-        ctype = CTYPES[tensor.dtype]
-        data = tensor.data.reshape(-1)
-        rows = _float_rows(data) if ctype == "float" else _int_rows(data.tolist())
-        return ConstArray(name, ctype, int(data.size), tuple(tensor.shape), comment, rows)
+    def _parameter(self, value: Value, parameters: list[RamArray]) -> list[ConstArray]:
+        """The RAM array of a trainable parameter (appended to ``parameters``) and its flash arrays:
+        the initial value es_init copies in and, for a split weight, the frozen rows."""
+        assert value.tensor is not None
+        data = self.graph.source.tensor(value.tensor).data
+        assert data is not None
+        name = self._static(value.name, value.name)
+        init = self.namer.take(f"{name}_init")
+        ctype = CTYPES[value.dtype]
+        trainable = f"{value.name}: trainable{_channel_note(self.graph, value.name)}"
+        k = value.head_channels
+        if k is None:
+            parameters.append(RamArray(name, value.size, value.shape, trainable, init, ctype))
+            return [_stored(init, data, f"{value.name}: initial value, {_shape_text(value.shape)}")]
+        tail = self.namer.take(f"{name}_frozen")
+        self.frozen_tails[value.name] = tail
+        head, frozen = data[:k], data[k:]
+        comment = f"{trainable} (the rest: {tail}, flash)"
+        parameters.append(RamArray(name, value.resident_size, head.shape, comment, init, ctype))
+        head_note = f"{value.name}: initial value of the trainable rows, {_shape_text(head.shape)}"
+        tail_note = f"{value.name}: frozen output channels {k}..{len(data) - 1}, {_shape_text(frozen.shape)}"
+        return [_stored(init, head, head_note), _stored(tail, frozen, tail_note)]
 
     def _master_inits(self) -> tuple[RenderedCall, ...]:
         """``es_qas_int*_master_init(&span, param, master)`` for every master copy."""
@@ -201,9 +212,9 @@ class Int8Assembler(_Assembler):
         for arg in call.args:
             if isinstance(arg, K.ConstArrayArg):
                 args.append(K.LiteralArg(self._array(arg)))
-            elif isinstance(arg, K.StructArg) and arg.arrays:
+            elif isinstance(arg, K.StructArg) and (arg.arrays or arg.split):
                 fields = arg.fields + tuple((field, self._array(array)) for field, array in arg.arrays)
-                args.append(K.StructArg(arg.ctype, arg.hint, fields))
+                args.append(K.StructArg(arg.ctype, arg.hint, fields + self._split_fields(arg.split)))
             else:
                 if isinstance(arg, K.BufferListArg):
                     list_types.append(CTYPES[self._value(arg.values[0]).dtype])
@@ -211,6 +222,14 @@ class Int8Assembler(_Assembler):
         rendered = super()._call(K.KernelCall(call.function, tuple(args)), program, time, layout, node)
         lists = tuple(replace(p, ctype=t) for p, t in zip(rendered.pointer_lists, list_types, strict=True))
         return replace(rendered, pointer_lists=lists)
+
+    def _split_fields(self, split: K.SplitWeightFields | None) -> tuple[tuple[str, str], ...]:
+        """A split weight's struct fields: its frozen rows' flash array and the rows in RAM (none
+        for a weight stored whole: the fields stay NULL / 0)."""
+        if split is None or split.value not in self.frozen_tails:
+            return ()
+        head = self._value(split.value).head_channels
+        return ((split.tail, self.frozen_tails[split.value]), (split.head_channels, str(head)))
 
     def _array(self, arg: K.ConstArrayArg) -> str:
         key = (arg.ctype, arg.values)
@@ -307,6 +326,14 @@ class Int8Assembler(_Assembler):
         dims = self._dims(K.es_dims(value.shape))
         size = int(np.prod(value.shape, dtype=np.int64))
         return IoQuant(K.c_float(float(tensor.quant.scale[0])), int(tensor.quant.zero_point[0]), dims, size)
+
+
+def _stored(name: str, data: np.ndarray, comment: str) -> ConstArray:
+    """Stored integers (or floats) of a constant tensor, or of some of its rows, in flash."""
+    ctype = CTYPES[ir.DType(np.dtype(data.dtype).name)]
+    flat = data.reshape(-1)
+    rows = _float_rows(flat) if ctype == "float" else _int_rows(flat.tolist())
+    return ConstArray(name, ctype, int(flat.size), tuple(data.shape), comment, rows)
 
 
 def _aligned(size: int, alignment: int) -> int:

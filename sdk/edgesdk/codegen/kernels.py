@@ -54,6 +54,17 @@ class DimsListArg:
 
 
 @dataclass(frozen=True)
+class SplitWeightFields:
+    """The two struct fields that say where a weight's rows lie when its storage is split (int8: the
+    trainable output-channel prefix in RAM, the frozen rows in flash). The assembler, which owns
+    storage, sets them for a split weight; otherwise they stay NULL / 0 (one whole array)."""
+
+    value: str  # the weight value the kernel reads
+    tail: str  # pointer field: the frozen rows' flash array
+    head_channels: str  # int32 field: the rows in the RAM array
+
+
+@dataclass(frozen=True)
 class StructArg:
     """``&name``: a ``static const <ctype>`` with these field values (C literals)."""
 
@@ -61,6 +72,7 @@ class StructArg:
     hint: str  # preferred name; identical structs are shared
     fields: tuple[tuple[str, str], ...]
     arrays: tuple[tuple[str, ConstArrayArg], ...] = ()  # pointer fields set to const arrays (int8)
+    split: SplitWeightFields | None = None  # int8: fields describing a split weight's storage
 
 
 @dataclass(frozen=True)
@@ -677,11 +689,13 @@ def _requant_arrays(node: Node, params) -> tuple[tuple[str, ConstArrayArg], ...]
 
 
 def _conv_int8_struct(node: Node) -> StructArg:
-    return conv_int8_params(node.attrs["params"], node.compute is C.DEPTHWISE_CONV_2D_INT8_FWD, _layer(node))
+    depthwise = node.compute is C.DEPTHWISE_CONV_2D_INT8_FWD
+    return conv_int8_params(node.attrs["params"], depthwise, _layer(node), node.inputs[1])
 
 
-def conv_int8_params(p, depthwise: bool, layer: str) -> StructArg:  # noqa: ANN001 - Conv/DepthwiseInt8Params
-    """The ``es_conv2d_int8_params`` (``es_depthwise_conv2d_int8_params``) struct of ``p``."""
+def conv_int8_params(p, depthwise: bool, layer: str, weight: str | None = None) -> StructArg:  # noqa: ANN001
+    """The ``es_conv2d_int8_params`` (``es_depthwise_conv2d_int8_params``) struct of ``p``
+    (Conv/DepthwiseInt8Params); ``weight``: the weight value, whose storage may be split."""
     fields = [
         ("stride_h", str(p.stride[0])),
         ("stride_w", str(p.stride[1])),
@@ -703,7 +717,9 @@ def conv_int8_params(p, depthwise: bool, layer: str) -> StructArg:  # noqa: ANN0
         ("multiplier", _int_array(f"{layer}_multiplier", p.multiplier)),
         ("shift", _int_array(f"{layer}_shift", p.shift)),
     )
-    return StructArg(ctype, f"{layer}_q", tuple(fields), arrays)
+    # a depthwise weight has its channels innermost: never split
+    split = None if depthwise or weight is None else SplitWeightFields(weight, "w_tail", "w_head_channels")
+    return StructArg(ctype, f"{layer}_q", tuple(fields), arrays, split)
 
 
 def _conv_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
@@ -765,7 +781,8 @@ def _fc_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
         ("act_min", str(p.act_min)),
         ("act_max", str(p.act_max)),
     )
-    struct = StructArg("es_fully_connected_int8_params", _hint(n, "q"), fields, _requant_arrays(n, p))
+    split = SplitWeightFields(n.inputs[1], "w_tail", "w_head_channels")
+    struct = StructArg("es_fully_connected_int8_params", _hint(n, "q"), fields, _requant_arrays(n, p), split)
     bias: Arg = BufferArg(n.inputs[2]) if a["has_bias"] else LiteralArg("NULL")
     args = (
         struct,
@@ -948,7 +965,9 @@ def _weights_quant(n: Node) -> StructArg:
     a = n.attrs
     fields = (("zero_point", str(int(a["w_zero_point"]))),)
     array = _float_array(_hint(n, "w_scale"), a["w_scale"])
-    return StructArg("es_weights_int8_quant", _hint(n, "wq"), fields, (("scale", array),))
+    depthwise = n.compute is C.DEPTHWISE_CONV_2D_BWD_IN_INT8  # channels innermost: never split
+    split = None if depthwise else SplitWeightFields(n.inputs[1], "tail", "head_channels")
+    return StructArg("es_weights_int8_quant", _hint(n, "wq"), fields, (("scale", array),), split)
 
 
 def _activation_quant(n: Node, role: str) -> StructArg:

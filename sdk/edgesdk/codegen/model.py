@@ -209,6 +209,8 @@ class SavedParam:
     shape: tuple[int, ...]
     tensor: int = -1  # IR tensor index (the image record's)
     dtype: str = "ES_PARAM_FLOAT32"  # es_param_dtype of the record
+    tail: str = "NULL"  # split weight: the C array of its frozen rows (flash), after the RAM rows
+    head_count: int = 0  # split weight: elements of the RAM array (name); 0 for a whole one
 
 
 @dataclass(frozen=True)
@@ -400,6 +402,7 @@ class _Assembler:
         self.swap: tuple[SwapTier, ...] = ()
         self.board_port = ""
         self.pagers: dict[str, PagerTier] = {}
+        self.frozen_tails: dict[str, str] = {}  # split int8 weight -> C array of its frozen rows (flash)
 
     # ------------------------------------------------------------ storage classes
     def _value(self, name: str) -> Value:
@@ -428,13 +431,7 @@ class _Assembler:
         rendered = (self._step(step, "train", layout) for step in self.train.steps)
         train_steps = _merge_frees([step for step in rendered if step.summary or step.calls])
         infer_steps = tuple(self._step(step, "infer", layout) for step in self.infer.steps)
-        offsets, offset = image_offsets([(array.ctype, array.count) for array in parameters])
-        saved = []
-        for array, at in zip(parameters, offsets, strict=True):
-            value = self._value(self._value_of_static(array.name))
-            assert value.tensor is not None
-            code = IMAGE_DTYPES[array.ctype][0]
-            saved.append(SavedParam(array.name, value.name, at, array.count, array.shape, value.tensor, code))
+        saved, offset = self._saved_params(parameters)
         facts = model_facts(graph)
         structs = list(self.structs.values())
         return ModelSource(
@@ -470,6 +467,21 @@ class _Assembler:
             pager_tiers=tuple(self.pagers.values()),
             board_port_macro=f"ES_PORT_{self.board_port.upper()}" if self.board_port else "",
         )
+
+    def _saved_params(self, parameters: list[RamArray]) -> tuple[list[SavedParam], int]:
+        """Each parameter's record in the es_params_save image, and the image size. A record holds
+        the whole tensor, also for a split weight (its frozen rows come from flash)."""
+        values = [self._value(self._value_of_static(array.name)) for array in parameters]
+        offsets, size = image_offsets([(a.ctype, v.size) for a, v in zip(parameters, values, strict=True)])
+        saved = []
+        for array, value, at in zip(parameters, values, offsets, strict=True):
+            assert value.tensor is not None
+            code = IMAGE_DTYPES[array.ctype][0]
+            tail = self.frozen_tails.get(value.name)
+            head = array.count if tail is not None else 0
+            saved.append(SavedParam(array.name, value.name, at, value.size, value.shape, value.tensor, code,
+                                    tail or "NULL", head))
+        return saved, size
 
     def _check_programs(self) -> None:
         for program in (self.train, self.infer):
@@ -628,7 +640,7 @@ class _Assembler:
             traced = Trace(
                 prefix + node.name,
                 self._buffer(target, program, step.time, layout, written=node.output is not None),
-                self._value(target).size,
+                self._value(target).resident_size,  # a split weight's buffer: its RAM rows
             )
         inputs = ", ".join(node.inputs)
         output = node.output if node.output is not None else ", ".join(node.in_place) + " (in place)"

@@ -24,7 +24,7 @@ default, right after the layer's ``bwd_in``).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from edgesdk import ir
@@ -454,6 +454,8 @@ class _Builder:
             shape[axis] = self.layers[op.index].weight_channels(value.shape[axis])
             self.channels[param] = shape[axis]
             self.channel_axes[param] = axis
+            if self.int8 is not None and int8.splits(op, shape[axis], value.shape[axis]):
+                self.values[param] = replace(value, head_channels=shape[axis])
         else:
             self.channels[param] = value.shape[0]
             self.channel_axes[param] = 0

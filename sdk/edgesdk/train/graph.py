@@ -166,6 +166,9 @@ class Value:
     resident: bool
     tensor: int | None = None  # IR tensor held (activations, parameters, constants; folded aliases share)
     param: str | None = None  # PARAM_GRAD / OPT_STATE: the parameter value it belongs to
+    # int8 CONV_2D / FULLY_CONNECTED weight trained on its first k output channels (axis 0): only
+    # those k rows live in RAM, the frozen rows stay constants in flash (split storage)
+    head_channels: int | None = None
 
     @property
     def size(self) -> int:
@@ -174,6 +177,17 @@ class Value:
     @property
     def nbytes(self) -> int:
         return self.size * self.dtype.itemsize
+
+    @property
+    def resident_size(self) -> int:
+        """Elements held in RAM: the trainable rows of a split weight, else all of them."""
+        if self.head_channels is None:
+            return self.size
+        return self.size // self.shape[0] * self.head_channels
+
+    @property
+    def resident_nbytes(self) -> int:
+        return self.resident_size * self.dtype.itemsize
 
 
 @dataclass(frozen=True)
@@ -249,8 +263,9 @@ class TrainingGraph:
     @property
     def resident_bytes(self) -> int:
         """Bytes of resident buffers: input, labels, loss, trainable parameters, their gradients when
-        resident, and optimizer state. Frozen constants stay in flash and are not counted."""
-        return sum(v.nbytes for v in self.values.values() if v.resident)
+        resident, and optimizer state. Frozen constants stay in flash and are not counted, nor are
+        the frozen rows of a split weight (:attr:`Value.head_channels`)."""
+        return sum(v.resident_nbytes for v in self.values.values() if v.resident)
 
     def deps(self, node: Node, program: tuple[Node, ...] | None = None) -> tuple[str, ...]:
         """Names of the nodes ``node`` must follow: the producers of its inputs, and for an update:

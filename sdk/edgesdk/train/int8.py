@@ -181,6 +181,14 @@ def act_bounds(forward_attrs: Mapping[str, Any]) -> dict[str, int]:
     return {"act_min": int(params.act_min), "act_max": int(params.act_max)}
 
 
+def splits(op: ir.Op, channels: int, out_channels: int) -> bool:
+    """Is ``op``'s weight stored split (the first ``channels`` output rows in RAM, the frozen rest
+    in flash)? For CONV_2D and FULLY_CONNECTED, whose layouts (OHWI, [OUT, IN]) keep each output
+    channel's weights contiguous, when some rows stay frozen. Depthwise weights keep their channels
+    innermost (the trainable ones are no prefix of the storage): they stay whole in RAM."""
+    return op.kind in (ir.OpKind.CONV_2D, ir.OpKind.FULLY_CONNECTED) and channels < out_channels
+
+
 def qas_attrs(
     graph: ir.Graph, op: ir.Op, is_weight: bool, channels: int, options: Int8Training, lr: float
 ) -> dict[str, Any]:
