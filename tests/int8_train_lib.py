@@ -121,6 +121,7 @@ class ParamRecord(ctypes.Structure):  # es_param_record
 
 SIGNATURES: dict[str, tuple] = {
     "es_act_int8_bwd": (i32, i32, PD, P8, PF, PF),
+    "es_mean_hw_act_int8_bwd": (i32, i32, PD, P8, PD, PF, PF),
     "es_logistic_int8_bwd": (P(Affine), PD, P8, PF, PF),
     "es_softmax_int8_bwd": (P(SoftmaxParams), P(Affine), PD, P8, PF, PF),
     "es_max_pool2d_int8_bwd": (P(PoolParams), PD, P8, PD, PF, PF),
@@ -283,6 +284,15 @@ class TrainKernels:
         out = self._out(np.shape(dy))
         self._call("es_act_int8_bwd", attrs["act_min"], attrs["act_max"], dims((np.size(dy),)),
                    ptr(_i8(y)), ptr(_f32(dy), f32), out.ptr())
+        return self._finish(out)
+
+    def mean_act_bwd(self, attrs, y, dy):
+        """The fused node's attrs: ``mean`` (x_shape, the shape y is read in) and ``act``."""
+        x_shape, act = tuple(attrs["mean"]["x_shape"]), attrs["act"]
+        n, c = x_shape[0], x_shape[-1]
+        out = self._out(np.shape(y))
+        self._call("es_mean_hw_act_int8_bwd", act["act_min"], act["act_max"], dims(x_shape), ptr(_i8(y)),
+                   dims((n, c)), ptr(_f32(dy), f32), out.ptr())
         return self._finish(out)
 
     def logistic_bwd(self, attrs, y, dy):
