@@ -214,6 +214,7 @@ class TrainKernels:
         self._keep: list[object] = []
         self.calls: dict[Compute, Callable[..., object]] = {
             C.ACT_BWD_INT8: self.act_bwd,
+            C.MEAN_ACT_BWD_INT8: self.mean_act_bwd,
             C.LOGISTIC_BWD_INT8: self.logistic_bwd,
             C.SOFTMAX_BWD_INT8: self.softmax_bwd,
             C.MAX_POOL_2D_BWD_INT8: self.max_pool_bwd,
