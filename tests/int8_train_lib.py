@@ -40,6 +40,7 @@ TRAIN_SOURCES = (
     "depthwise_conv2d_int8_bwd.c",
     "fully_connected_int8_bwd.c",
     "loss_int8_logits.c",
+    "mean_int8_bwd.c",
     "params_image.c",
     "pool_int8_bwd.c",
     "qas_int8_train.c",
