@@ -85,7 +85,7 @@ def commit() -> str:
 @click.option("--steps", default=2, show_default=True, help="Training steps the firmware runs.")
 @click.option("--budget", default=None, help="Plan the step for this RAM budget (edgesdk build --budget).")
 @click.option("--update", default="qas,nearest,fused", show_default=True,
-              help="int8 update options (add nofuse to keep convolution and depthwise apart).")
+              help="int8 update options (add nofuse to keep every fusable pair of nodes apart).")
 def main(steps: int, budget: str | None, update: str) -> None:
     click.echo(f"commit {commit()}; {MODEL.name} int8 training on the emulated stm32f746 (QEMU mps2-an500, "
                f"real board's 320 KB SRAM map), batch 1, updates {update}")

@@ -40,6 +40,7 @@ TRAIN_SOURCES = (
     "depthwise_conv2d_int8_bwd.c",
     "fully_connected_int8_bwd.c",
     "loss_int8_logits.c",
+    "mean_int8_bwd.c",
     "params_image.c",
     "pool_int8_bwd.c",
     "qas_int8_train.c",
@@ -121,6 +122,7 @@ class ParamRecord(ctypes.Structure):  # es_param_record
 
 SIGNATURES: dict[str, tuple] = {
     "es_act_int8_bwd": (i32, i32, PD, P8, PF, PF),
+    "es_mean_hw_act_int8_bwd": (i32, i32, PD, P8, PD, PF, PF),
     "es_logistic_int8_bwd": (P(Affine), PD, P8, PF, PF),
     "es_softmax_int8_bwd": (P(SoftmaxParams), P(Affine), PD, P8, PF, PF),
     "es_max_pool2d_int8_bwd": (P(PoolParams), PD, P8, PD, PF, PF),
@@ -213,6 +215,7 @@ class TrainKernels:
         self._keep: list[object] = []
         self.calls: dict[Compute, Callable[..., object]] = {
             C.ACT_BWD_INT8: self.act_bwd,
+            C.MEAN_ACT_BWD_INT8: self.mean_act_bwd,
             C.LOGISTIC_BWD_INT8: self.logistic_bwd,
             C.SOFTMAX_BWD_INT8: self.softmax_bwd,
             C.MAX_POOL_2D_BWD_INT8: self.max_pool_bwd,
@@ -283,6 +286,15 @@ class TrainKernels:
         out = self._out(np.shape(dy))
         self._call("es_act_int8_bwd", attrs["act_min"], attrs["act_max"], dims((np.size(dy),)),
                    ptr(_i8(y)), ptr(_f32(dy), f32), out.ptr())
+        return self._finish(out)
+
+    def mean_act_bwd(self, attrs, y, dy):
+        """The fused node's attrs: ``mean`` (x_shape, the shape y is read in) and ``act``."""
+        x_shape, act = tuple(attrs["mean"]["x_shape"]), attrs["act"]
+        n, c = x_shape[0], x_shape[-1]
+        out = self._out(np.shape(y))
+        self._call("es_mean_hw_act_int8_bwd", act["act_min"], act["act_max"], dims(x_shape), ptr(_i8(y)),
+                   dims((n, c)), ptr(_f32(dy), f32), out.ptr())
         return self._finish(out)
 
     def logistic_bwd(self, attrs, y, dy):

@@ -133,6 +133,7 @@ SIGNATURES: dict[str, tuple] = {
     "es_accumulate_f32": (PD, PF, PF),
     "es_mean_hw_f32_fwd": (PD, PF, PD, PF),
     "es_mean_hw_f32_bwd": (PD, PF, PD, PF),
+    "es_mean_hw_act_f32_bwd": (ACT, PD, PF, PD, PF, PF),
     "es_pad_f32_fwd": (P(PadParams), PD, PF, PD, PF),
     "es_pad_f32_bwd": (P(PadParams), PD, PF, PD, PF),
     "es_concat_f32_fwd": (P(ConcatParams), i32, PD, P(PF), PD, PF),
@@ -400,6 +401,14 @@ class Kernels:
         dx = Guarded(in_shape)
         self._run("es_mean_hw_f32_bwd", [dx], dims(dz.shape), fptr(dz), dims(in_shape), dx.ptr())
         return dx.array
+
+    def mean_act_bwd(self, activation: str, y, dy):
+        """es_mean_hw_act_f32_bwd: y [N, H, W, C], dy [N, 1, 1, C] -> dz like y."""
+        y, dy = f32c(y), f32c(dy)
+        dz = Guarded(y.shape)
+        self._run("es_mean_hw_act_f32_bwd", [dz], ACTIVATIONS[activation], dims(y.shape), fptr(y),
+                  dims(dy.shape), fptr(dy), dz.ptr())
+        return dz.array
 
     # -- PAD
     def pad_fwd(self, before: Sequence[int], after: Sequence[int], x):

@@ -137,6 +137,10 @@ def test_every_op_models_and_the_mse_loss(kernels):
         for update in ("qas,nearest,fused", "stochastic,unfused", "master,fused"):
             tg = graph_of(blob, trainable="all", loss=loss, int8_training=update, batch=2)
             compared |= compare_steps(kernels, tg, steps=2)
+    # their MEAN follows a convolution without activation; the small CNN's RELU6 -> MEAN runs fused
+    tg = graph_of(MODELS["small_cnn"], trainable="bias", batch=2)
+    compared |= compare_steps(kernels, tg, steps=1)
+    assert C.MEAN_ACT_BWD_INT8 in compared
     assert set(kernels.calls) <= compared, set(kernels.calls) - compared
 
 

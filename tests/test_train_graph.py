@@ -71,7 +71,7 @@ def test_order_is_valid(cnn, spec, optimizer):  # type: ignore[no-untyped-def]
 
 
 def test_all_computes_every_gradient_except_below_the_first_layer(cnn):  # type: ignore[no-untyped-def]
-    tg = build_training_graph(cnn, trainable="all")
+    tg = build_training_graph(cnn, trainable="all", fuse=False)  # the autodiff's nodes, none fused
     updates = names(tg, Stage.UPDATE)
     assert updates == {f"{layer}.update_{p}" for layer in PARAM_LAYERS for p in "wb"}
     bwd_in = {n for n in names(tg) if n.endswith(".bwd_in")}
@@ -95,11 +95,15 @@ def test_all_computes_every_gradient_except_below_the_first_layer(cnn):  # type:
 def test_last_k_prunes_everything_below(cnn):  # type: ignore[no-untyped-def]
     tg = build_training_graph(cnn, trainable="last:1")
     assert names(tg, Stage.BACKWARD) == {"fully_connected_14.bwd_w", "fully_connected_14.bwd_b"}
-    tg = build_training_graph(cnn, trainable="last:2")
+    tg = build_training_graph(cnn, trainable="last:2", fuse=False)
     backward = names(tg, Stage.BACKWARD)
     assert {"fully_connected_14.bwd_in", "mean_12.bwd", "conv_2d_11.act_bwd"} <= backward
     assert {"conv_2d_11.bwd_w", "conv_2d_11.bwd_b"} <= backward
     assert "conv_2d_11.bwd_in" not in backward and len(backward) == 7
+    # fused (the default): the MEAN backward and the activation backward are one node
+    backward = names(build_training_graph(cnn, trainable="last:2"), Stage.BACKWARD)
+    assert "mean_12-conv_2d_11.bwd" in backward and len(backward) == 6
+    assert not {"mean_12.bwd", "conv_2d_11.act_bwd"} & backward
     assert len(tg.nodes_by_stage(Stage.UPDATE)) == 4
 
 

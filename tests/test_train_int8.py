@@ -61,7 +61,7 @@ def test_forward_nodes_call_int8_kernels_with_prepared_constants(cnn) -> None:  
 
 
 def test_backward_kernels_read_int8_with_their_quantization(cnn) -> None:  # type: ignore[no-untyped-def]
-    tg = build_training_graph(cnn, precision="int8", int8_training="unfused")
+    tg = build_training_graph(cnn, precision="int8", int8_training="unfused,nofuse")  # act_bwd alone
     act = tg.node("conv_2d_4.act_bwd")
     params = prepare_op(cnn, cnn.ops[4])
     assert act.compute is Compute.ACT_BWD_INT8

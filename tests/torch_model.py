@@ -194,10 +194,12 @@ def compare_gradients(
     batch: int = 2,
     seed: int = 0,
     torch_dtype: torch.dtype = torch.float64,
+    fuse: bool = True,
 ) -> Compared:
     """Build the training graph, run the reference's forward/loss/backward and check the loss,
-    every forward buffer, every activation gradient and every parameter gradient against torch."""
-    tg = build_training_graph(graph, trainable=trainable, loss=loss, batch=batch)
+    every forward buffer, every activation gradient and every parameter gradient against torch
+    (``fuse=False``: also the gradients a fused node never stores)."""
+    tg = build_training_graph(graph, trainable=trainable, loss=loss, batch=batch, fuse=fuse)
     x, labels = random_batch(tg, seed)
     result = ReferenceTrainer(tg).gradients(x, labels)
 

@@ -15,15 +15,13 @@ static int affine_ok(const es_affine_int8_params *q)
 es_status es_act_int8_bwd(int32_t act_min, int32_t act_max,
                           const es_dims *dims, const int8_t *y, const float *dy, float *dz)
 {
-    if (y == NULL || dy == NULL || dz == NULL || act_min < -128 || act_max > 127 ||
-        act_min >= act_max) {
+    if (y == NULL || dy == NULL || dz == NULL || !es_act_int8_bounds_ok(act_min, act_max)) {
         return ES_ERR_ARG;
     }
     ES_TRY(es_check_dims(dims));
     const int32_t count = es_dims_count(dims);
     for (int32_t i = 0; i < count; ++i) {
-        const int32_t q = y[i];
-        dz[i] = (q > act_min && q < act_max) ? dy[i] : 0.0f;
+        dz[i] = es_act_int8_passes(act_min, act_max, y[i]) ? dy[i] : 0.0f;
     }
     return ES_OK;
 }

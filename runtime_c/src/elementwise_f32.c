@@ -40,13 +40,7 @@ es_status es_act_f32_bwd(es_activation activation,
     ES_TRY(es_check_dims(dims));
     const int32_t count = es_dims_count(dims);
     for (int32_t i = 0; i < count; ++i) {
-        int pass = 1;
-        if (activation == ES_ACT_RELU) {
-            pass = y[i] > 0.0f;
-        } else if (activation == ES_ACT_RELU6) {
-            pass = y[i] > 0.0f && y[i] < 6.0f;
-        }
-        dz[i] = pass ? dy[i] : 0.0f;
+        dz[i] = es_act_f32_passes(activation, y[i]) ? dy[i] : 0.0f;
     }
     return ES_OK;
 }

@@ -33,6 +33,50 @@ static inline int es_activation_ok(es_activation act)
     return act == ES_ACT_NONE || act == ES_ACT_RELU || act == ES_ACT_RELU6;
 }
 
+/*
+ * 1 when the gradient passes a fused activation at its saved float32 output y = f(z), i.e.
+ * f'(z) = 1: relu y > 0, relu6 0 < y < 6, none always (NaN never passes relu / relu6).
+ * es_act_f32_bwd and es_mean_hw_act_f32_bwd test with it, so their masks are the same.
+ */
+static inline int es_act_f32_passes(es_activation act, float y)
+{
+    if (act == ES_ACT_RELU) {
+        return y > 0.0f;
+    }
+    if (act == ES_ACT_RELU6) {
+        return y > 0.0f && y < 6.0f;
+    }
+    return 1;
+}
+
+/* 1 for clamp bounds of an int8 fused activation: -128 <= act_min < act_max <= 127. */
+static inline int es_act_int8_bounds_ok(int32_t act_min, int32_t act_max)
+{
+    return act_min >= -128 && act_max <= 127 && act_min < act_max;
+}
+
+/*
+ * 1 when the gradient passes an int8 fused activation at its saved output q: q lies strictly
+ * inside the clamp bounds (the forward did not clamp it). es_act_int8_bwd and
+ * es_mean_hw_act_int8_bwd test with it.
+ */
+static inline int es_act_int8_passes(int32_t act_min, int32_t act_max, int32_t q)
+{
+    return q > act_min && q < act_max;
+}
+
+/* MEAN over H and W: ES_OK when out_dims is {N, 1, 1, C} for in_dims {N, H, W, C}. */
+static inline es_status es_mean_hw_check(const es_dims *in_dims, const es_dims *out_dims)
+{
+    ES_TRY(es_check_dims(in_dims));
+    ES_TRY(es_check_dims(out_dims));
+    if (out_dims->n != in_dims->n || out_dims->h != 1 || out_dims->w != 1 ||
+        out_dims->c != in_dims->c) {
+        return ES_ERR_SHAPE;
+    }
+    return ES_OK;
+}
+
 /* y = f(z) for a fused activation. */
 static inline float es_activate(es_activation act, float z)
 {

@@ -1,22 +1,11 @@
 /*
- * mean_f32.c -- MEAN over H and W in float32: forward and input gradient.
- * Contracts and summation order: edgesdk/mean_f32.h.
+ * mean_f32.c -- MEAN over H and W in float32: forward, input gradient, and the input gradient
+ * fused with the activation backward that reads it. Contracts and summation order:
+ * edgesdk/mean_f32.h.
  */
 #include "edgesdk/mean_f32.h"
 
 #include "internal.h"
-
-/* y must be [N, 1, 1, C] for x [N, H, W, C]. */
-static es_status check_mean(const es_dims *in_dims, const es_dims *out_dims)
-{
-    ES_TRY(es_check_dims(in_dims));
-    ES_TRY(es_check_dims(out_dims));
-    if (out_dims->n != in_dims->n || out_dims->h != 1 || out_dims->w != 1 ||
-        out_dims->c != in_dims->c) {
-        return ES_ERR_SHAPE;
-    }
-    return ES_OK;
-}
 
 es_status es_mean_hw_f32_fwd(const es_dims *in_dims, const float *in,
                              const es_dims *out_dims, float *out)
@@ -24,7 +13,7 @@ es_status es_mean_hw_f32_fwd(const es_dims *in_dims, const float *in,
     if (in == NULL || out == NULL) {
         return ES_ERR_ARG;
     }
-    ES_TRY(check_mean(in_dims, out_dims));
+    ES_TRY(es_mean_hw_check(in_dims, out_dims));
     const int32_t n_batch = in_dims->n, hw = in_dims->h * in_dims->w, c_n = in_dims->c;
     const float count = (float)hw;
 
@@ -52,7 +41,7 @@ es_status es_mean_hw_f32_bwd(const es_dims *out_dims, const float *dz,
     if (dz == NULL || dx == NULL) {
         return ES_ERR_ARG;
     }
-    ES_TRY(check_mean(in_dims, out_dims));
+    ES_TRY(es_mean_hw_check(in_dims, out_dims));
     const int32_t n_batch = in_dims->n, hw = in_dims->h * in_dims->w, c_n = in_dims->c;
     const float count = (float)hw;
 
@@ -62,6 +51,31 @@ es_status es_mean_hw_f32_bwd(const es_dims *out_dims, const float *dz,
             float *g = dx + (n * hw + p) * c_n;
             for (int32_t c = 0; c < c_n; ++c) {
                 g[c] = d[c] / count;
+            }
+        }
+    }
+    return ES_OK;
+}
+
+es_status es_mean_hw_act_f32_bwd(es_activation activation,
+                                 const es_dims *in_dims, const float *y,
+                                 const es_dims *out_dims, const float *dy,
+                                 float *dz)
+{
+    if (y == NULL || dy == NULL || dz == NULL || !es_activation_ok(activation)) {
+        return ES_ERR_ARG;
+    }
+    ES_TRY(es_mean_hw_check(in_dims, out_dims));
+    const int32_t n_batch = in_dims->n, hw = in_dims->h * in_dims->w, c_n = in_dims->c;
+    const float count = (float)hw;
+
+    for (int32_t n = 0; n < n_batch; ++n) {
+        const float *d = dy + n * c_n;
+        for (int32_t p = 0; p < hw; ++p) {
+            const int32_t row = (n * hw + p) * c_n;
+            for (int32_t c = 0; c < c_n; ++c) {
+                /* es_mean_hw_f32_bwd's d[c] / count, then es_act_f32_bwd's mask */
+                dz[row + c] = es_act_f32_passes(activation, y[row + c]) ? d[c] / count : 0.0f;
             }
         }
     }

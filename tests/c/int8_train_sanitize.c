@@ -253,6 +253,20 @@ static void elementwise_kernels(void)
     free(y), free(dy), free(out), free(target), free(labels);
 }
 
+static void mean_kernels(void)
+{
+    const es_dims in = {rnd(1, 3), rnd(1, 5), rnd(1, 5), rnd(1, 24)}, out = {in.n, 1, 1, in.c};
+    int8_t *y = int8s(es_dims_count(&in));
+    float *dy = floats(es_dims_count(&out)), *dz = floats(es_dims_count(&in));
+    const int32_t act_min = rnd(-128, 0);
+    expect("es_mean_hw_act_int8_bwd", es_mean_hw_act_int8_bwd(act_min, 127, &in, y, &out, dy, dz), ES_OK);
+    expect("es_mean_hw_act_int8_bwd", es_mean_hw_act_int8_bwd(act_min, act_min, &in, y, &out, dy, dz),
+           ES_ERR_ARG);
+    expect("es_mean_hw_act_int8_bwd", es_mean_hw_act_int8_bwd(act_min, 127, &in, y, &in, dy, dz),
+           in.h == 1 && in.w == 1 ? ES_OK : ES_ERR_SHAPE);
+    free(y), free(dy), free(dz);
+}
+
 static void pool_kernels(void)
 {
     const int32_t filter = rnd(1, 3), stride = rnd(1, 2), pad = rnd(0, filter - 1);
@@ -322,6 +336,7 @@ int main(int argc, char **argv)
         depthwise_kernels();
         fully_connected_kernels();
         elementwise_kernels();
+        mean_kernels();
         pool_kernels();
         update_kernels();
         image_kernels();

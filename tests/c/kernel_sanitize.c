@@ -256,6 +256,11 @@ static void run_mean_pad_concat(void)
     float *x = dbuf(&xd), *m = dbuf(&md), *dm = dbuf(&md), *dx = dbuf(&xd);
     CALL(es_mean_hw_f32_fwd, &xd, x, &md, m);
     CALL(es_mean_hw_f32_bwd, &md, dm, &xd, dx);
+    for (int act = 0; act < 3; ++act) {
+        CALL(es_mean_hw_act_f32_bwd, (es_activation)act, &xd, x, &md, dm, dx);
+    }
+    EXPECT(ES_ERR_ARG, es_mean_hw_act_f32_bwd, (es_activation)7, &xd, x, &md, dm, dx);
+    EXPECT(ES_ERR_SHAPE, es_mean_hw_act_f32_bwd, ES_ACT_RELU, &xd, x, &xd, dm, dx);
     free(m), free(dm);
 
     const es_pad_params pad = {{1, 0, 2, 1}, {0, 3, 1, 2}};

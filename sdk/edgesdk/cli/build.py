@@ -51,8 +51,8 @@ from edgesdk.plan.units import kb, parse_size
 @click.option(
     "--int8-training", default=None,
     help="int8 updates, comma-separated: qas|noqas, nearest|stochastic, master, fused|unfused, seed=N, "
-    "fuse|nofuse (a frozen conv and the depthwise conv it feeds as one node; default "
-    "qas,nearest,fused,fuse).",
+    "fuse|nofuse (a frozen conv and the depthwise conv it feeds as one node, and the mean backward "
+    "with the activation backward it feeds; default qas,nearest,fused,fuse).",
 )
 @click.option(
     "--data", type=click.Path(dir_okay=False, path_type=Path), default=None,

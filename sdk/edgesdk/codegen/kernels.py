@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
@@ -511,8 +512,9 @@ def _max_pool_bwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
     return (KernelCall("es_max_pool2d_f32_bwd", args),)
 
 
-def _mean_dims(n: Node) -> tuple[DimsArg, DimsArg]:
-    a = n.attrs
+def _mean_dims(n: Node, a: Mapping[str, Any] | None = None) -> tuple[DimsArg, DimsArg]:
+    """The x and y dims of a MEAN (``a``: its attrs, the node's own by default) over H and W."""
+    a = n.attrs if a is None else a
     x_shape = tuple(a["x_shape"])
     x4 = es_dims(x_shape)
     reduced = {es_axis(len(x_shape), int(axis)) for axis in a["axes"]}
@@ -534,6 +536,14 @@ def _mean_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
 def _mean_bwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
     x, y = _mean_dims(n)
     return (KernelCall("es_mean_hw_f32_bwd", (y, BufferArg(n.inputs[0]), x, BufferArg(_out(n)))),)
+
+
+def _mean_act_bwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    """es_mean_hw_act_f32_bwd: y is read in the MEAN's input dims, dz written in them."""
+    x, y = _mean_dims(n, n.attrs["mean"])
+    activation = LiteralArg(ACTIVATION_ENUM[n.attrs["act"]["activation"]])
+    args = (activation, x, BufferArg(n.inputs[0]), y, BufferArg(n.inputs[1]), BufferArg(_out(n)))
+    return (KernelCall("es_mean_hw_act_f32_bwd", args),)
 
 
 def _pad_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
@@ -961,6 +971,15 @@ def _act_bwd_int8(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
     return (KernelCall("es_act_int8_bwd", args),)
 
 
+def _mean_act_bwd_int8(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
+    """es_mean_hw_act_int8_bwd: the activation's clamp bounds, y in the MEAN's input dims."""
+    x, y = _mean_dims(n, n.attrs["mean"])
+    act = n.attrs["act"]
+    bounds = (LiteralArg(str(int(act["act_min"]))), LiteralArg(str(int(act["act_max"]))))
+    args = (*bounds, x, BufferArg(n.inputs[0]), y, BufferArg(n.inputs[1]), BufferArg(_out(n)))
+    return (KernelCall("es_mean_hw_act_int8_bwd", args),)
+
+
 def _weights_quant(n: Node) -> StructArg:
     a = n.attrs
     fields = (("zero_point", str(int(a["w_zero_point"]))),)
@@ -1195,6 +1214,7 @@ KERNEL_CALLS: Mapping[Compute, Callable[[Node, ir.Graph | None], tuple[KernelCal
         C.AVERAGE_POOL_2D_BWD: _avg_pool_bwd,
         C.MAX_POOL_2D_BWD: _max_pool_bwd,
         C.MEAN_BWD: _mean_bwd,
+        C.MEAN_ACT_BWD: _mean_act_bwd,
         C.PAD_BWD: _pad_bwd,
         C.CONCATENATION_BWD: _concat_bwd,
         C.GRAD_SUM: _grad_sum,
@@ -1219,6 +1239,7 @@ KERNEL_CALLS: Mapping[Compute, Callable[[Node, ir.Graph | None], tuple[KernelCal
         C.LOSS_SOFTMAX_XENT_INT8: _loss_int8,
         C.LOSS_MSE_INT8: _loss_int8,
         C.ACT_BWD_INT8: _act_bwd_int8,
+        C.MEAN_ACT_BWD_INT8: _mean_act_bwd_int8,
         C.CONV_2D_BWD_IN_INT8: _conv_bwd_in_int8,
         C.CONV_2D_BWD_W_INT8: _conv_bwd_w_int8,
         C.DEPTHWISE_CONV_2D_BWD_IN_INT8: _conv_bwd_in_int8,
@@ -1264,6 +1285,7 @@ BIT_EXACT: frozenset[Compute] = frozenset(
         C.AVERAGE_POOL_2D_BWD,
         C.MAX_POOL_2D_BWD,
         C.MEAN_BWD,
+        C.MEAN_ACT_BWD,
         C.PAD_BWD,
         C.CONCATENATION_BWD,
         C.DEPTHWISE_CONV_2D_BWD_W,

@@ -132,6 +132,13 @@ def act_bwd_int8(attrs: Attrs, y: np.ndarray, dy: np.ndarray) -> np.ndarray:
     return np.where(inside.reshape(np.shape(dy)), np.asarray(dy, F32), F32(0))
 
 
+def mean_act_bwd_int8(attrs: Attrs, y: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """The fused MEAN + int8 activation backward: by definition MEAN's backward then
+    :func:`act_bwd_int8` (the C computes each element's share and mask without the broadcast)."""
+    broadcast = fp.mean_bwd(attrs["mean"], dy).reshape(np.shape(y))
+    return act_bwd_int8(attrs["act"], y, broadcast)
+
+
 def conv_2d_bwd_in_int8(attrs: Attrs, dz: np.ndarray, w: np.ndarray) -> np.ndarray:
     return ordered.conv_2d_bwd_in(attrs, dz, _w(attrs, w, 0))
 
@@ -251,6 +258,7 @@ KERNELS: Mapping[Compute, Callable[..., Any]] = MappingProxyType(
         C.LOSS_MSE: ordered.loss_mse,
         # backward reading int8
         C.ACT_BWD_INT8: act_bwd_int8,
+        C.MEAN_ACT_BWD_INT8: mean_act_bwd_int8,
         C.CONV_2D_BWD_IN_INT8: conv_2d_bwd_in_int8,
         C.CONV_2D_BWD_W_INT8: conv_2d_bwd_w_int8,
         C.DEPTHWISE_CONV_2D_BWD_IN_INT8: depthwise_conv_2d_bwd_in_int8,
@@ -270,6 +278,7 @@ KERNELS: Mapping[Compute, Callable[..., Any]] = MappingProxyType(
         C.AVERAGE_POOL_2D_BWD: fp.average_pool_2d_bwd,  # per element: kh, kw terms dz / count
         C.MAX_POOL_2D_BWD: ordered.max_pool_2d_bwd,
         C.MEAN_BWD: fp.mean_bwd,
+        C.MEAN_ACT_BWD: fp.mean_act_bwd,
         C.PAD_BWD: fp.pad_bwd,
         C.CONCATENATION_BWD: fp.concatenation_bwd,
         C.GRAD_SUM: fp.grad_sum,

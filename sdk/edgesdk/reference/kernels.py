@@ -309,6 +309,12 @@ def mean_bwd(attrs: Attrs, dz: np.ndarray) -> np.ndarray:
     return np.broadcast_to(share, attrs["x_shape"]).astype(F32)
 
 
+def mean_act_bwd(attrs: Attrs, y: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """The fused MEAN + activation backward: by definition the two kernels in sequence."""
+    broadcast = mean_bwd(attrs["mean"], dy).reshape(np.shape(y))
+    return act_bwd(attrs["act"], y, broadcast)
+
+
 def pad_bwd(attrs: Attrs, dz: np.ndarray) -> np.ndarray:
     dz = _f32(dz, attrs["y_shape"])
     index = tuple(
@@ -408,6 +414,7 @@ KERNELS: Mapping[Compute, Callable[..., Any]] = MappingProxyType(
         C.AVERAGE_POOL_2D_BWD: average_pool_2d_bwd,
         C.MAX_POOL_2D_BWD: max_pool_2d_bwd,
         C.MEAN_BWD: mean_bwd,
+        C.MEAN_ACT_BWD: mean_act_bwd,
         C.PAD_BWD: pad_bwd,
         C.CONCATENATION_BWD: concatenation_bwd,
         C.GRAD_SUM: grad_sum,

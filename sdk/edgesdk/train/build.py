@@ -13,8 +13,10 @@ Steps, each a method below:
 4. update: one optimizer node per trainable parameter: after the whole backward pass when parameter
    gradients are resident (the default), else right after its layer's backward nodes;
 5. dead-node elimination from the updates, then indices and costs;
-6. int8: a frozen convolution and the depthwise convolution that alone reads its output become one
-   node (:mod:`edgesdk.train.fuse`) unless ``Int8Training.fuse`` is off.
+6. fusion (:mod:`edgesdk.train.fuse`), unless ``fuse=False`` or, for int8, ``Int8Training.fuse`` is
+   off: a MEAN backward and the activation backward that alone reads its gradient become one node
+   (both precisions); int8: a frozen convolution and the depthwise convolution that alone reads
+   its output become one node.
 
 With ``precision="int8"`` the same structure is lowered by :mod:`edgesdk.train.int8`: int8 forward
 kernels, int8-reading backward kernels, QAS updates (fused with the weight/bias gradient by
@@ -62,6 +64,7 @@ def build_training_graph(
     precision: str | Precision = "fp32",
     resident_param_grads: bool = True,
     int8_training: str | Int8Training | None = None,
+    fuse: bool = True,
 ) -> TrainingGraph:
     """The training step of ``graph`` (see the module docstring and docs/training-graph.md).
 
@@ -71,7 +74,9 @@ def build_training_graph(
     from its ``bwd_w``/``bwd_b`` node to its update) instead of resident ones.
     ``int8_training`` (an :class:`Int8Training` or its CLI spelling, e.g. ``"stochastic,unfused"``)
     says how an int8 graph updates its parameters; defaults: QAS, nearest rounding, no master copy,
-    fused updates.
+    fused updates. ``fuse`` runs node pairs that always follow each other as one node where that is
+    exact (:mod:`edgesdk.train.fuse`); ``False`` keeps every node apart, as does the int8 option
+    ``nofuse``.
     """
     if batch < 1:
         raise TrainingError(f"batch must be >= 1, got {batch}")
@@ -92,6 +97,7 @@ def build_training_graph(
         precision,
         resident_param_grads,
         options,
+        fuse=fuse and (options is None or options.fuse),
     )
     return builder.build()
 
@@ -121,6 +127,7 @@ class _Builder:
     precision: Precision
     resident_param_grads: bool
     int8: Int8Training | None = None  # set for precision int8
+    fuse: bool = True  # run the exact node fusions of edgesdk.train.fuse
     values: dict[str, Value] = field(default_factory=dict)
     tensor_value: dict[int, str] = field(default_factory=dict)
     shapes: dict[int, OpShapes] = field(default_factory=dict)
@@ -152,7 +159,9 @@ class _Builder:
         inference = self._prune(forward, roots=lambda p: p.output in outputs)
         nodes = self._finish(step)
         inference_nodes = self._finish(inference)
-        if self.int8 is not None and self.int8.fuse:
+        if self.fuse:
+            nodes = fuse.fuse_mean_act_backward(nodes)
+        if self.fuse and self.int8 is not None:
             nodes, inference_nodes = fuse.fuse_conv_depthwise(nodes, inference_nodes, self.values, outputs)
         used = {"input", "labels", "loss"}
         for node in nodes + inference_nodes:

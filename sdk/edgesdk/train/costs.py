@@ -16,7 +16,8 @@ same number.
 
 int8 kernels cost what their fp32 twins cost (requantization is not counted separately); a QAS
 update costs 1 per updated element, 2 with a master copy or stochastic rounding; a fused update
-the gradient's MACs plus the update's.
+the gradient's MACs plus the update's. A fused node of :mod:`edgesdk.train.fuse` costs the sum of
+the two nodes it replaces.
 """
 
 from __future__ import annotations
@@ -99,6 +100,11 @@ def _grad_sum(attrs: Attrs) -> int:
     return int(attrs["size"]) * (int(attrs["count"]) - 1)
 
 
+def _mean_act(attrs: Attrs) -> int:
+    """A fused MEAN + activation backward: the pair's element operations."""
+    return _x(attrs["mean"]) + _size(attrs["act"])
+
+
 def _update(per_element: int) -> Callable[[Attrs], int]:
     def cost(attrs: Attrs) -> int:
         extra = 1 if attrs["weight_decay"] > 0 else 0
@@ -139,6 +145,7 @@ MACS: Mapping[Compute, Callable[[Attrs], int]] = MappingProxyType(
         C.MEAN_BWD: _x,
         C.PAD_BWD: _x,
         C.CONCATENATION_BWD: _concat_bwd,
+        C.MEAN_ACT_BWD: _mean_act,
         C.GRAD_SUM: _grad_sum,
         C.SGD_UPDATE: _update(1),
         C.MOMENTUM_UPDATE: _update(2),
@@ -202,6 +209,7 @@ INT8_MACS: Mapping[Compute, Callable[[Attrs], int]] = MappingProxyType(
         C.FULLY_CONNECTED_BWD_W_QAS: _fused(_fc_w),
         C.BIAS_BWD_QAS: _bias_fused,
         C.CONV_DEPTHWISE_INT8_FWD: _conv_depthwise,
+        C.MEAN_ACT_BWD_INT8: _mean_act,
     }
 )
 

@@ -73,6 +73,10 @@ class Compute(enum.Enum):
     MEAN_BWD = "mean_bwd"
     PAD_BWD = "pad_bwd"
     CONCATENATION_BWD = "concatenation_bwd"
+    # -- a MEAN backward fused with the activation backward that alone reads its gradient
+    # (edgesdk.train.fuse): dz = pass(y) ? dy[n, c] / count : 0, the broadcast never stored;
+    # inputs are y, dy (the MEAN's gradient); attrs "mean" / "act" hold the two nodes' attrs
+    MEAN_ACT_BWD = "mean_act_bwd"
     # -- a value read by several ops: its gradient is the sum of their contributions, in input order
     GRAD_SUM = "grad_sum"
     # -- optimizer updates: write the parameter (and the optimizer state) in place
@@ -125,6 +129,8 @@ class Compute(enum.Enum):
     # with it channel by channel through a ring of producer rows (edgesdk.train.fuse); attrs
     # "conv" / "depthwise" hold the two nodes' attrs, inputs are x, conv w [, b], depthwise w [, b]
     CONV_DEPTHWISE_INT8_FWD = "conv_2d_depthwise_int8_fwd"
+    # -- MEAN_ACT_BWD reading an int8 y: the mask is act_bwd_int8's (edgesdk.train.fuse)
+    MEAN_ACT_BWD_INT8 = "mean_act_bwd_int8"
 
 
 class ValueKind(enum.Enum):

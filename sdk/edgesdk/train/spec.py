@@ -79,8 +79,9 @@ class Int8Training:
       ``qas_update_*`` nodes;
     - ``seed``: where stochastic rounding's xorshift32 stream starts (:attr:`rng_start`);
     - ``fuse``: compute a frozen convolution together with the depthwise convolution that alone
-      reads its output, so their middle tensor is never stored (:mod:`edgesdk.train.fuse`; the
-      default); ``False`` keeps the two forward nodes.
+      reads its output, and a MEAN's backward together with the activation backward that alone
+      reads its gradient, so the tensors between them are never stored (:mod:`edgesdk.train.fuse`;
+      the default); ``False`` keeps every pair as two nodes.
 
     CLI spelling (``parse``): comma-separated words ``qas``/``noqas``, ``nearest``/``stochastic``,
     ``master``, ``fused``/``unfused``, ``fuse``/``nofuse``, ``seed=N``; e.g.
