@@ -193,7 +193,10 @@ P8 = P(ctypes.c_int8)
 PF = P(ctypes.c_float)
 SIGNATURES: dict[str, tuple] = {
     "es_conv2d_int8_fwd": (P(ConvParams), PD, P8, PD, P8, PI32, PD, P8),
+    "es_conv2d_1x1_int8_fwd": (P(ConvParams), PD, P8, PD, P8, PI32, PD, P8),
+    "es_conv2d_rows_int8_fwd": (P(ConvParams), PD, P8, PD, P8, PI32, PD, P8),
     "es_depthwise_conv2d_int8_fwd": (P(DepthwiseParams), PD, P8, PD, P8, PI32, PD, P8),
+    "es_depthwise_conv2d_3x3_int8_fwd": (P(DepthwiseParams), PD, P8, PD, P8, PI32, PD, P8),
     "es_fully_connected_int8_fwd": (P(FcParams), PD, P8, PD, P8, PI32, PD, P8),
     "es_add_int8_fwd": (P(AddParams), PD, P8, PD, P8, PD, P8),
     "es_avg_pool2d_int8_fwd": (P(PoolParams), PD, P8, PD, P8),
@@ -295,19 +298,20 @@ class Int8Kernels:
     def _i8(x) -> np.ndarray:
         return np.ascontiguousarray(x, dtype=np.int8)
 
-    def conv2d(self, x, w, bias, p: qp.ConvInt8Params) -> np.ndarray:
+    def conv2d(self, x, w, bias, p: qp.ConvInt8Params, kernel: str = "es_conv2d_int8_fwd") -> np.ndarray:
+        """CONV_2D through ``kernel``: the reference or a fast variant taking the same arguments."""
         m, s = i32_array(p.multiplier), i32_array(p.shift)
         c = ConvParams(*p.stride, *p.dilation, p.pad_top, p.pad_left, p.input_offset,
                        p.output_offset, p.act_min, p.act_max, ptr(m, i32), ptr(s, i32))
-        return self._windowed("es_conv2d_int8_fwd", c, x, w, bias, p.out_hw, out_channels=w.shape[0])
+        return self._windowed(kernel, c, x, w, bias, p.out_hw, out_channels=w.shape[0])
 
-    def depthwise_conv2d(self, x, w, bias, p: qp.DepthwiseInt8Params) -> np.ndarray:
+    def depthwise_conv2d(self, x, w, bias, p: qp.DepthwiseInt8Params,
+                         kernel: str = "es_depthwise_conv2d_int8_fwd") -> np.ndarray:
         m, s = i32_array(p.multiplier), i32_array(p.shift)
         c = DepthwiseParams(*p.stride, *p.dilation, p.pad_top, p.pad_left, p.depth_multiplier,
                             p.input_offset, p.output_offset, p.act_min, p.act_max, ptr(m, i32),
                             ptr(s, i32))
-        return self._windowed("es_depthwise_conv2d_int8_fwd", c, x, w, bias, p.out_hw,
-                              out_channels=w.shape[3])
+        return self._windowed(kernel, c, x, w, bias, p.out_hw, out_channels=w.shape[3])
 
     def _windowed(self, name, params, x, w, bias, out_hw, out_channels: int) -> np.ndarray:
         """A conv-shaped kernel: (params, x, w, bias, y); the params struct holds ``m``/``s``

@@ -5,6 +5,10 @@
  * code-generation time by edgesdk.quant.prepare (one field per constant, per-channel arrays by
  * pointer). Tensors are int8 (biases int32), laid out and passed as in edgesdk/common.h. No
  * kernel needs workspace (scratch size 0). Arithmetic helpers: edgesdk/requant.h.
+ *
+ * Fast variants (es_conv2d_1x1_int8_fwd, es_depthwise_conv2d_3x3_int8_fwd, ...) compute the same
+ * integers as their reference kernel for the geometries their header names, take the same
+ * arguments, and refuse the others; code generation calls them where the geometry fits.
  */
 #ifndef EDGESDK_KERNELS_INT8_H
 #define EDGESDK_KERNELS_INT8_H
@@ -13,7 +17,10 @@
 
 #include "edgesdk/add_int8.h"
 #include "edgesdk/concat_int8.h"
+#include "edgesdk/conv2d_1x1_int8.h"
 #include "edgesdk/conv2d_int8.h"
+#include "edgesdk/conv2d_rows_int8.h"
+#include "edgesdk/depthwise_conv2d_3x3_int8.h"
 #include "edgesdk/depthwise_conv2d_int8.h"
 #include "edgesdk/fully_connected_int8.h"
 #include "edgesdk/logistic_int8.h"
