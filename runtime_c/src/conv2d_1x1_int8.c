@@ -42,46 +42,62 @@ static es_out_channel channel(const matmul *m, const es_conv2d_int8_params *p, c
     return es_out_channel_of(bias, p->multiplier, p->shift, oc, m->input_offset, weight_sum);
 }
 
-/* Output channels oc and oc + 1 of every pixel. */
-static void channel_pair(const matmul *m, es_out_channel c0, es_out_channel c1, int32_t oc)
+/* Pixels per run: their accumulators are summed first, then requantized together (es_out_run). */
+#define RUN 16
+
+/* Accumulators of pixels [0, count) of a run starting at x, for output channels oc (acc0) and
+ * oc + 1 (acc1), w0 being oc's weights. */
+static void pair_sums(const matmul *m, const int8_t *x, int32_t count, const int8_t *w0, int32_t base0,
+                      int32_t base1, int32_t *acc0, int32_t *acc1)
 {
-    const int8_t *w0 = m->w + oc * m->depth;
-    const int8_t *x = m->in;
-    int8_t *y = m->out + oc;
-    int32_t px;
-    for (px = 0; px + 2 <= m->pixels; px += 2) {
-        const es_dots2x2 d = es_dot_2x2(x, m->depth, w0, m->depth, m->depth);
-        y[0] = es_out_value(d.x0w0, c0, m->range);
-        y[1] = es_out_value(d.x0w1, c1, m->range);
-        y[m->channels] = es_out_value(d.x1w0, c0, m->range);
-        y[m->channels + 1] = es_out_value(d.x1w1, c1, m->range);
-        x += 2 * m->depth;
-        y += 2 * m->channels;
+    const int32_t depth = m->depth;
+    int32_t i = 0;
+    for (; i + 2 <= count; i += 2, x += 2 * depth) {
+        const es_dots2x2 d = es_dot_2x2(x, depth, w0, depth, depth);
+        acc0[i] = es_wrap_add(d.x0w0, base0);
+        acc1[i] = es_wrap_add(d.x0w1, base1);
+        acc0[i + 1] = es_wrap_add(d.x1w0, base0);
+        acc1[i + 1] = es_wrap_add(d.x1w1, base1);
     }
-    if (px < m->pixels) {
-        const es_dots1x2 d = es_dot_1x2(x, w0, m->depth, m->depth);
-        y[0] = es_out_value(d.w0, c0, m->range);
-        y[1] = es_out_value(d.w1, c1, m->range);
+    if (i < count) {
+        const es_dots1x2 d = es_dot_1x2(x, w0, depth, depth);
+        acc0[i] = es_wrap_add(d.w0, base0);
+        acc1[i] = es_wrap_add(d.w1, base1);
     }
 }
 
-/* The last output channel oc of every pixel, when OC is odd. */
+/* Output channels oc and oc + 1 of every pixel. */
+static void channel_pair(const matmul *m, es_out_channel c0, es_out_channel c1, int32_t oc)
+{
+    int32_t acc0[RUN], acc1[RUN];
+    int32_t px, count;
+    for (px = 0; px < m->pixels; px += count) {
+        int8_t *y = m->out + px * m->channels + oc;
+        count = m->pixels - px < RUN ? m->pixels - px : RUN;
+        pair_sums(m, m->in + px * m->depth, count, m->w + oc * m->depth, c0.base, c1.base, acc0, acc1);
+        es_out_run(acc0, count, c0, m->range, y, m->channels);
+        es_out_run(acc1, count, c1, m->range, y + 1, m->channels);
+    }
+}
+
+/* The last output channel oc of every pixel, when OC is odd: pixels in pairs as the two rows. */
 static void single_channel(const matmul *m, es_out_channel c0, int32_t oc)
 {
     const int8_t *w0 = m->w + oc * m->depth;
-    const int8_t *x = m->in;
-    int8_t *y = m->out + oc;
-    int32_t px;
-    for (px = 0; px + 2 <= m->pixels; px += 2) {
-        const es_dots1x2 d = es_dot_1x2(w0, x, m->depth, m->depth);
-        y[0] = es_out_value(d.w0, c0, m->range);
-        y[m->channels] = es_out_value(d.w1, c0, m->range);
-        x += 2 * m->depth;
-        y += 2 * m->channels;
-    }
-    if (px < m->pixels) {
-        const es_dots1x2 d = es_dot_1x2(w0, x, 0, m->depth);
-        y[0] = es_out_value(d.w0, c0, m->range);
+    int32_t acc[RUN];
+    int32_t px, count, i;
+    for (px = 0; px < m->pixels; px += count) {
+        const int8_t *x = m->in + px * m->depth;
+        count = m->pixels - px < RUN ? m->pixels - px : RUN;
+        for (i = 0; i + 2 <= count; i += 2, x += 2 * m->depth) {
+            const es_dots1x2 d = es_dot_1x2(w0, x, m->depth, m->depth);
+            acc[i] = es_wrap_add(d.w0, c0.base);
+            acc[i + 1] = es_wrap_add(d.w1, c0.base);
+        }
+        if (i < count) {
+            acc[i] = es_wrap_add(es_dot_1x1(x, w0, m->depth), c0.base);
+        }
+        es_out_run(acc, count, c0, m->range, m->out + px * m->channels + oc, m->channels);
     }
 }
 

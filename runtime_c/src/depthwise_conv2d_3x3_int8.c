@@ -1,17 +1,28 @@
 /*
  * depthwise_conv2d_3x3_int8.c -- 3x3 DEPTHWISE_CONV_2D in int8 (edgesdk/depthwise_conv2d_3x3_int8.h).
  *
- * Channel by channel: the channel's nine weights are loaded once (packed two per register) and
- * its whole output plane is computed. Every output sums nine raw products, the input offset
- * folded into the channel's constant. Outputs whose 3x3 window lies inside the input (the
- * interior, a rectangle of output rows x columns found once per call) read the input in place,
- * without bounds checks; the others (the border) read a copy of their window padded with the
- * input's zero point.
+ * Channel by channel, in runs of up to RUN outputs (a block of output rows x columns: whole rows
+ * when the map is narrow, so small maps need few runs):
+ *   1. the input rows a run reads are copied from the channel (C bytes apart in NHWC) into
+ *      contiguous stack rows, with the input's zero point where a tap lies outside the input.
+ *      A tap reading the zero point adds w * (zp + input_offset) = 0, exactly what the
+ *      reference's skipped tap adds, so border and interior outputs take the same path;
+ *   2. each output sums its 3x3 window from the buffer: per kernel row one 32-bit load and a
+ *      three-tap dot product (mac_int8.h; with stride 1 one load serves two neighbouring
+ *      outputs), starting from the channel's base (bias + input_offset * sum of the nine
+ *      weights: the offset hoisted);
+ *   3. the run is requantized (es_out_run).
  */
 #include "edgesdk/depthwise_conv2d_3x3_int8.h"
 
 #include "fast_int8.h"
 #include "mac_int8.h"
+
+/* Outputs per run; the input one run reads is copied into up to ROWS stack rows of PITCH bytes
+ * (a constant, so that the loads of the three kernel rows take immediate offsets). */
+#define RUN 32
+#define PITCH 36
+#define ROWS 9
 
 static es_status check(const es_depthwise_conv2d_int8_params *p, const es_dims *in_dims,
                        const es_dims *w_dims, const es_dims *out_dims)
@@ -26,23 +37,19 @@ static es_status check(const es_depthwise_conv2d_int8_params *p, const es_dims *
     return ES_OK;
 }
 
-/* One channel's nine weights, taps (kh, kw) in row-major order, two per register. */
+/* One channel's weights, per kernel row. */
 typedef struct {
-    int32_t t01;
-    int32_t t23;
-    int32_t t45;
-    int32_t t67;
-    int32_t t8;
+    es_taps3 row[3];
 } taps;
 
 static taps load_taps(const int8_t *w, int32_t channels)
 {
     taps k;
-    k.t01 = es_pack_int8x2(w[0], w[channels]);
-    k.t23 = es_pack_int8x2(w[2 * channels], w[3 * channels]);
-    k.t45 = es_pack_int8x2(w[4 * channels], w[5 * channels]);
-    k.t67 = es_pack_int8x2(w[6 * channels], w[7 * channels]);
-    k.t8 = es_pack_int8x2(w[8 * channels], 0);
+    int32_t r;
+    for (r = 0; r < 3; ++r) {
+        const int8_t *wr = w + 3 * r * channels;
+        k.row[r] = es_taps3_of(wr[0], wr[channels], wr[2 * channels]);
+    }
     return k;
 }
 
@@ -52,87 +59,139 @@ typedef struct {
     int8_t *y;         /* channel c of image n's output: y[(oh * OW + ow) * C] */
     int32_t in_h;
     int32_t in_w;
+    int32_t out_h;
     int32_t out_w;
     int32_t channels;
+    int32_t stride_h;
     int32_t stride_w;
+    int32_t pad_top;
     int32_t pad_left;
+    int32_t run_rows;  /* output rows per run */
+    int32_t run_cols;  /* output columns per run */
     int8_t zero_point; /* the input's: -input_offset */
     es_out_channel ch; /* base: bias + input_offset * (sum of the nine weights) */
     es_out_range range;
 } plane;
 
-/* The raw sum of the nine products of the window whose top-left tap is x; taps col apart in a
- * row, rows row apart. */
-static int32_t window_dot(const int8_t *x, int32_t col, int32_t row, taps k)
+/* Input bytes one buffer row holds for cols outputs: their windows, plus the byte after the
+ * last window, which the last 32-bit load also reads. */
+static int32_t span_of(int32_t cols, int32_t stride_w)
 {
-    const int8_t *x1 = x + row;
-    const int8_t *x2 = x1 + row;
-    int32_t acc = es_mac_lo(0, x[0], k.t01);
-    acc = es_mac_hi(acc, x[col], k.t01);
-    acc = es_mac_lo(acc, x[2 * col], k.t23);
-    acc = es_mac_hi(acc, x1[0], k.t23);
-    acc = es_mac_lo(acc, x1[col], k.t45);
-    acc = es_mac_hi(acc, x1[2 * col], k.t45);
-    acc = es_mac_lo(acc, x2[0], k.t67);
-    acc = es_mac_hi(acc, x2[col], k.t67);
-    return es_mac_lo(acc, x2[2 * col], k.t8);
+    return (cols - 1) * stride_w + 4;
 }
 
-/* Interior outputs [cols.lo, cols.hi) of output row oh, whose window starts at input row ih0.
- * What the loop reads is copied into locals first: the int8 stores may alias any memory. */
-static void interior_run(const plane *c, taps k, int32_t oh, int32_t ih0, es_span cols)
+/* The run shape: as many columns as fit (whole rows when they do), then as many rows. */
+static void choose_run(plane *c)
 {
-    const int32_t col = c->channels;
-    const int32_t row = c->in_w * col;
-    const int32_t step = c->stride_w * col;
-    const es_out_channel ch = c->ch;
-    const es_out_range range = c->range;
-    const int8_t *x = c->x + (ih0 * c->in_w + cols.lo * c->stride_w - c->pad_left) * col;
-    int8_t *y = c->y + (oh * c->out_w + cols.lo) * col;
-    int8_t *const end = y + (cols.hi - cols.lo) * col;
-    for (; y != end; y += col, x += step) {
-        *y = es_out_value(window_dot(x, col, row, k), ch, range);
+    int32_t cols = (PITCH - 4) / c->stride_w + 1;
+    int32_t rows;
+    cols = cols < RUN ? cols : RUN;
+    cols = cols < c->out_w ? cols : c->out_w;
+    rows = RUN / cols < c->out_h ? RUN / cols : c->out_h;
+    rows = rows < (ROWS - 3) / c->stride_h + 1 ? rows : (ROWS - 3) / c->stride_h + 1;
+    c->run_cols = cols;
+    c->run_rows = rows > 1 ? rows : 1;
+}
+
+/* count bytes of input row ih from column iw on into row, the zero point outside the input. */
+static void copy_row(const plane *c, int32_t ih, int32_t iw, int32_t count, int8_t *row)
+{
+    const int32_t step = c->channels;
+    const int32_t before = iw < 0 ? (-iw < count ? -iw : count) : 0;
+    const int32_t inside_end = c->in_w - iw < count ? c->in_w - iw : count;
+    int8_t *const end = row + count;
+    int8_t *copy_end = row + (ih < 0 || ih >= c->in_h || inside_end < before ? before : inside_end);
+    const int8_t *x = c->x + (ih * c->in_w + iw + before) * step;
+    int8_t *dst = row;
+    while (dst != row + before) {
+        *dst++ = c->zero_point;
+    }
+    for (; dst + 4 <= copy_end; dst += 4, x += 4 * step) { /* unrolled: the loop runs once per byte */
+        dst[0] = x[0];
+        dst[1] = x[step];
+        dst[2] = x[2 * step];
+        dst[3] = x[3 * step];
+    }
+    for (; dst != copy_end; ++dst, x += step) {
+        *dst = *x;
+    }
+    while (dst != end) {
+        *dst++ = c->zero_point;
     }
 }
 
-/*
- * Border outputs [from, to) of output row oh. A tap outside the input contributes nothing to the
- * reference's sum of w * (x + input_offset), which is what a tap reading the input's zero point
- * (-input_offset) contributes: so each border window is copied with the zero point in place of
- * the missing taps, and then summed exactly as an interior one, with the same channel constant.
- */
-static void border_run(const plane *c, taps k, int32_t oh, int32_t ih0, int32_t from, int32_t to)
+/* Stride 1: count outputs of one row; outputs i and i + 1 from one load per kernel row. */
+static void sums_stride1(const int8_t *in, int32_t count, int32_t base, taps k, int32_t *acc)
 {
-    int32_t ow, kh, kw;
-    for (ow = from; ow < to; ++ow) {
-        const int32_t iw0 = ow * c->stride_w - c->pad_left;
-        int8_t window[9];
-        for (kh = 0; kh < 3; ++kh) {
-            const int32_t ih = ih0 + kh;
-            for (kw = 0; kw < 3; ++kw) {
-                const int32_t iw = iw0 + kw;
-                const int inside = ih >= 0 && ih < c->in_h && iw >= 0 && iw < c->in_w;
-                window[kh * 3 + kw] = inside ? c->x[(ih * c->in_w + iw) * c->channels] : c->zero_point;
-            }
+    const int32_t pitch = PITCH;
+    int32_t i = 0;
+    for (; i + 2 <= count; i += 2, in += 2) {
+        const es_int8x4 a = es_load_int8x4(in);
+        const es_int8x4 b = es_load_int8x4(in + pitch);
+        const es_int8x4 d = es_load_int8x4(in + 2 * pitch);
+        acc[i] = es_dot3(es_dot3(es_dot3(base, a, k.row[0]), b, k.row[1]), d, k.row[2]);
+        acc[i + 1] = es_dot3_next(es_dot3_next(es_dot3_next(base, a, k.row[0]), b, k.row[1]), d, k.row[2]);
+    }
+    if (i < count) {
+        const int32_t top = es_dot3(base, es_load_int8x4(in), k.row[0]);
+        const int32_t middle = es_dot3(top, es_load_int8x4(in + pitch), k.row[1]);
+        acc[i] = es_dot3(middle, es_load_int8x4(in + 2 * pitch), k.row[2]);
+    }
+}
+
+/* Any stride: one load per kernel row and output. */
+static void sums_strided(const int8_t *in, int32_t count, int32_t stride, int32_t base, taps k, int32_t *acc)
+{
+    const int32_t pitch = PITCH;
+    int32_t i;
+    for (i = 0; i < count; ++i, in += stride) {
+        const int32_t top = es_dot3(base, es_load_int8x4(in), k.row[0]);
+        const int32_t middle = es_dot3(top, es_load_int8x4(in + pitch), k.row[1]);
+        acc[i] = es_dot3(middle, es_load_int8x4(in + 2 * pitch), k.row[2]);
+    }
+}
+
+/* Outputs rows [oh, oh + rows) x columns [ow, ow + cols). */
+static void output_run(const plane *c, taps k, int32_t oh, int32_t ow, int32_t rows, int32_t cols)
+{
+    int8_t buffer[ROWS * PITCH];
+    int32_t acc[RUN];
+    const int32_t ih0 = oh * c->stride_h - c->pad_top;
+    const int32_t iw0 = ow * c->stride_w - c->pad_left;
+    const int32_t span = span_of(cols, c->stride_w);
+    const int32_t in_rows = (rows - 1) * c->stride_h + 3;
+    int32_t r;
+    for (r = 0; r < in_rows; ++r) {
+        copy_row(c, ih0 + r, iw0, span, buffer + r * PITCH);
+    }
+    for (r = 0; r < rows; ++r) {
+        const int8_t *in = buffer + r * c->stride_h * PITCH;
+        if (c->stride_w == 1) {
+            sums_stride1(in, cols, c->ch.base, k, acc + r * cols);
+        } else {
+            sums_strided(in, cols, c->stride_w, c->ch.base, k, acc + r * cols);
         }
-        c->y[(oh * c->out_w + ow) * c->channels] = es_out_value(window_dot(window, 1, 3, k), c->ch, c->range);
+    }
+    if (cols == c->out_w) { /* whole rows: the outputs are consecutive pixels */
+        es_out_run(acc, rows * cols, c->ch, c->range, c->y + oh * c->out_w * c->channels, c->channels);
+        return;
+    }
+    for (r = 0; r < rows; ++r) {
+        es_out_run(acc + r * cols, cols, c->ch, c->range, c->y + ((oh + r) * c->out_w + ow) * c->channels,
+                   c->channels);
     }
 }
 
 /* The whole output plane of one channel. */
-static void channel_plane(const plane *c, taps k, es_span rows, es_span cols, int32_t out_h, int32_t stride_h,
-                          int32_t pad_top)
+static void channel_plane(const plane *c, taps k)
 {
-    int32_t oh;
-    for (oh = 0; oh < out_h; ++oh) {
-        const int32_t ih0 = oh * stride_h - pad_top;
-        if (oh < rows.lo || oh >= rows.hi) {
-            border_run(c, k, oh, ih0, 0, c->out_w);
-            continue;
+    int32_t oh, ow, rows, cols;
+    for (oh = 0; oh < c->out_h; oh += rows) {
+        rows = c->out_h - oh < c->run_rows ? c->out_h - oh : c->run_rows;
+        for (ow = 0; ow < c->out_w; ow += cols) {
+            cols = c->out_w - ow < c->run_cols ? c->out_w - ow : c->run_cols;
+            output_run(c, k, oh, ow, rows, cols);
         }
-        border_run(c, k, oh, ih0, 0, cols.lo);
-        interior_run(c, k, oh, ih0, cols);
-        border_run(c, k, oh, ih0, cols.hi, c->out_w);
     }
 }
 
@@ -143,24 +202,25 @@ es_status es_depthwise_conv2d_3x3_int8_fwd(const es_depthwise_conv2d_int8_params
                                            const es_dims *out_dims, int8_t *out)
 {
     plane c;
-    es_span rows, cols;
     int32_t n, ch;
     if (in == NULL || w == NULL || out == NULL) {
         return ES_ERR_ARG;
     }
     ES_TRY(check(params, in_dims, w_dims, out_dims));
-    rows = es_interior(in_dims->h, out_dims->h, 3, params->stride_h, 1, params->pad_top);
-    cols = es_interior(in_dims->w, out_dims->w, 3, params->stride_w, 1, params->pad_left);
     c.in_h = in_dims->h;
     c.in_w = in_dims->w;
+    c.out_h = out_dims->h;
     c.out_w = out_dims->w;
     c.channels = in_dims->c;
+    c.stride_h = params->stride_h;
     c.stride_w = params->stride_w;
+    c.pad_top = params->pad_top;
     c.pad_left = params->pad_left;
     c.zero_point = (int8_t)-params->input_offset;
     c.range.output_offset = params->output_offset;
     c.range.act_min = params->act_min;
     c.range.act_max = params->act_max;
+    choose_run(&c);
     for (n = 0; n < in_dims->n; ++n) {
         for (ch = 0; ch < c.channels; ++ch) {
             const int8_t *wc = w + ch;
@@ -172,8 +232,7 @@ es_status es_depthwise_conv2d_3x3_int8_fwd(const es_depthwise_conv2d_int8_params
             c.y = out + n * out_dims->h * out_dims->w * c.channels + ch;
             c.ch = es_out_channel_of(bias, params->multiplier, params->shift, ch, params->input_offset,
                                      weight_sum);
-            channel_plane(&c, load_taps(wc, c.channels), rows, cols, out_dims->h, params->stride_h,
-                          params->pad_top);
+            channel_plane(&c, load_taps(wc, c.channels));
         }
     }
     return ES_OK;

@@ -15,6 +15,7 @@
 #include "edgesdk/fully_connected_int8.h"
 #include "edgesdk/requant.h"
 #include "internal.h"
+#include "mac_int8.h"
 
 /* ---- the reference kernels' checks */
 
@@ -133,15 +134,14 @@ static inline es_span es_interior(int32_t n_in, int32_t n_out, int32_t k, int32_
  * The constants of one output channel. base is added to the raw dot product sum(w * x), so it
  * holds the bias and the hoisted input offset, input_offset * sum(w) over the taps the dot
  * product covers: sum(w * (x + offset)) + bias == sum(w * x) + base (modulo 2^32). The others
- * are the requantization (multiplier, shift) split once per channel into what es_out_value needs.
+ * are the requantization (multiplier, shift) prepared once per channel for es_out_requantize.
  */
 typedef struct {
     int32_t base;
     int32_t multiplier; /* >= 0 (the checks refuse negative ones) */
     int32_t left;       /* max(shift, 0) */
     int32_t right;      /* max(-shift, 0) */
-    int32_t mask;       /* 2^right - 1 */
-    int32_t half;       /* mask >> 1 */
+    int64_t nudge;      /* 2^30, plus 2^(30 + right) when right > 0 */
 } es_out_channel;
 
 /* Shared by every output channel of a layer. */
@@ -161,38 +161,85 @@ static inline es_out_channel es_out_channel_of(const int32_t *bias, const int32_
     ch.multiplier = multiplier[c];
     ch.left = shift[c] > 0 ? shift[c] : 0;
     ch.right = shift[c] > 0 ? 0 : -shift[c];
-    ch.mask = (int32_t)(((int64_t)1 << ch.right) - 1);
-    ch.half = ch.mask >> 1;
+    ch.nudge = ((int64_t)1 << 30) + (ch.right > 0 ? (int64_t)1 << (30 + ch.right) : 0);
     return ch;
 }
 
 /*
- * es_mbqm(acc, multiplier, shift) for multiplier >= 0, in fewer instructions, same bits:
+ * es_mbqm(acc, multiplier, shift) for multiplier >= 0 in fewer instructions, with its bits. With
+ * x = acc << left (modulo 2^32), P = x * multiplier (exact in 64 bits) and r = right:
  *
- * - es_srdhm(a, m) rounds a*m / 2^31 with the nudge +2^30 (a*m >= 0) or 1 - 2^30 (a*m < 0) and
- *   then truncates toward zero. For a*m < 0, truncating (a*m + 1 - 2^30) / 2^31 toward zero is
- *   flooring (a*m + 1 - 2^30 + 2^31 - 1) / 2^31 = (a*m + 2^30) / 2^31; for a*m >= 0 it is
- *   flooring (a*m + 2^30) / 2^31 too. So es_srdhm(a, m) = (a*m + 2^30) >> 31, an arithmetic
- *   shift of the 64-bit sum, except for its saturating case a = m = INT32_MIN, which m >= 0
- *   rules out. |a*m| < 2^62, so the sum does not overflow.
- * - es_rdbpot(h, right) is unchanged, with its mask and half-mask computed once per channel.
+ * - es_srdhm(x, m) rounds P / 2^31 with the nudge 2^30 (P >= 0) or 1 - 2^30 (P < 0), then
+ *   truncates toward zero. For P < 0 that truncation of (P + 1 - 2^30) / 2^31 is the floor of
+ *   (P + 1 - 2^30 + 2^31 - 1) / 2^31 = (P + 2^30) / 2^31, as for P >= 0: so
+ *   h = es_srdhm(x, m) = floor((P + 2^30) / 2^31). (Its saturating case, x = m = INT32_MIN, needs
+ *   m < 0.) With r = 0 that is the result.
+ * - es_rdbpot(h, r), r >= 1, adds 1 to floor(h / 2^r) when the remainder exceeds 2^(r-1) - 1 +
+ *   [h < 0], i.e. it is floor((h + 2^(r-1) - [h < 0]) / 2^r). [h < 0] may be replaced by [x < 0]:
+ *   they differ only when x < 0 and h = 0, and then both give 0.
+ * - floor(floor(a / 2^31) + c) / 2^r) = floor((a + c 2^31) / 2^(31+r)) for integer c, so the result
+ *   is (P + 2^30 + 2^(30+r) - [x < 0] 2^31) >> (31 + r) (|P| < 2^62: no overflow), which is the
+ *   high word of that 64-bit sum shifted right by r - 1.
  *
  * tests/c/int8_fast_check.c compares it with es_mbqm on the host and on the Cortex-M targets.
  */
 static inline int32_t es_out_requantize(int32_t acc, es_out_channel ch)
 {
-    const int64_t product = (int64_t)es_wrap_shl(acc, ch.left) * ch.multiplier;
-    const int32_t high = (int32_t)((product + ((int64_t)1 << 30)) >> 31);
-    const int32_t threshold = ch.half + (high < 0 ? 1 : 0);
-    return (high >> ch.right) + ((high & ch.mask) > threshold ? 1 : 0);
+    const int32_t x = es_wrap_shl(acc, ch.left);
+    const int64_t sum = (int64_t)x * ch.multiplier + ch.nudge;
+    if (ch.right == 0) {
+        return (int32_t)(sum >> 31);
+    }
+    return (int32_t)((sum - (x < 0 ? (int64_t)1 << 31 : 0)) >> 32) >> (ch.right - 1);
+}
+
+/* The int8 output of an accumulator that already holds the channel's base. */
+static inline int8_t es_out_final(int32_t acc, es_out_channel ch, es_out_range r)
+{
+    const int32_t y = es_wrap_add(es_out_requantize(acc, ch), r.output_offset);
+    return (int8_t)es_clamp(y, r.act_min, r.act_max);
 }
 
 /* The int8 output of a raw dot product: the reference kernels' output stage, bit for bit. */
 static inline int8_t es_out_value(int32_t dot, es_out_channel ch, es_out_range r)
 {
-    const int32_t acc = es_wrap_add(dot, ch.base);
-    const int32_t y = es_wrap_add(es_out_requantize(acc, ch), r.output_offset);
-    return (int8_t)es_clamp(y, r.act_min, r.act_max);
+    return es_out_final(es_wrap_add(dot, ch.base), ch, r);
+}
+
+/* es_out_run's loop, specialized by two flags (constant where it is inlined, so each of the
+ * four copies has no test inside): shifted = (right != 0); full = the clamp is the int8 range. */
+static inline void es_out_loop(const int32_t *acc, int32_t count, es_out_channel ch, es_out_range r,
+                               int8_t *y, int32_t y_step, int shifted, int full)
+{
+    const int32_t *const end = acc + count;
+    ch.right = shifted ? ch.right : 0;
+    for (; acc != end; ++acc, y += y_step) {
+        const int32_t v = es_wrap_add(es_out_requantize(*acc, ch), r.output_offset);
+        *y = (int8_t)(full ? es_sat_int8(v) : es_clamp(v, r.act_min, r.act_max));
+    }
+}
+
+/*
+ * Outputs y[0], y[y_step], ... of count accumulators (each with the channel's base already in).
+ * The kernels first fill a short run of accumulators, then requantize it here: each loop then
+ * keeps its own constants in registers (the output stage's do not fit beside a dot product's
+ * pointers and weights on a Cortex-M).
+ */
+static inline void es_out_run(const int32_t *acc, int32_t count, es_out_channel ch, es_out_range r,
+                              int8_t *y, int32_t y_step)
+{
+    const int full = r.act_min == -128 && r.act_max == 127;
+    if (ch.right == 0) {
+        if (full) {
+            es_out_loop(acc, count, ch, r, y, y_step, 0, 1);
+        } else {
+            es_out_loop(acc, count, ch, r, y, y_step, 0, 0);
+        }
+    } else if (full) {
+        es_out_loop(acc, count, ch, r, y, y_step, 1, 1);
+    } else {
+        es_out_loop(acc, count, ch, r, y, y_step, 1, 0);
+    }
 }
 
 #endif /* EDGESDK_FAST_INT8_H */

@@ -78,6 +78,38 @@ static inline int32_t es_mac_hi(int32_t acc, int32_t x, int32_t pair)
     return __smlabt(x, pair, acc);
 }
 
+/* v saturated to -128..127 (SSAT). */
+static inline int32_t es_sat_int8(int32_t v)
+{
+    return __ssat(v, 8);
+}
+
+/* Three weights of one kernel row, as the three-tap dot products below use them. */
+typedef struct {
+    int32_t outer; /* w0 in bits 0..15, w2 in bits 16..31 */
+    int32_t middle; /* w1 in bits 0..15 */
+} es_taps3;
+
+static inline es_taps3 es_taps3_of(int8_t w0, int8_t w1, int8_t w2)
+{
+    es_taps3 t;
+    t.outer = es_pack_int8x2(w0, w2);
+    t.middle = es_pack_int8x2(w1, 0);
+    return t;
+}
+
+/* acc + v[0]*w0 + v[1]*w1 + v[2]*w2: SMLAD on lanes (v0, v2), SMLABB on v1. */
+static inline int32_t es_dot3(int32_t acc, es_int8x4 v, es_taps3 t)
+{
+    return __smlabb(v.odd, t.middle, __smlad(v.even, t.outer, acc));
+}
+
+/* acc + v[1]*w0 + v[2]*w1 + v[3]*w2: SMLAD on lanes (v1, v3), SMLATB on v2. */
+static inline int32_t es_dot3_next(int32_t acc, es_int8x4 v, es_taps3 t)
+{
+    return __smlatb(v.even, t.middle, __smlad(v.odd, t.outer, acc));
+}
+
 #else /* plain C */
 
 typedef struct {
@@ -113,6 +145,34 @@ static inline int32_t es_mac_lo(int32_t acc, int32_t x, int32_t pair)
 static inline int32_t es_mac_hi(int32_t acc, int32_t x, int32_t pair)
 {
     return es_wrap_add(acc, x * (pair >> 16));
+}
+
+static inline int32_t es_sat_int8(int32_t v)
+{
+    return es_clamp(v, -128, 127);
+}
+
+typedef struct {
+    int32_t w[3];
+} es_taps3;
+
+static inline es_taps3 es_taps3_of(int8_t w0, int8_t w1, int8_t w2)
+{
+    es_taps3 t;
+    t.w[0] = w0;
+    t.w[1] = w1;
+    t.w[2] = w2;
+    return t;
+}
+
+static inline int32_t es_dot3(int32_t acc, es_int8x4 v, es_taps3 t)
+{
+    return es_wrap_add(acc, v.v[0] * t.w[0] + v.v[1] * t.w[1] + v.v[2] * t.w[2]);
+}
+
+static inline int32_t es_dot3_next(int32_t acc, es_int8x4 v, es_taps3 t)
+{
+    return es_wrap_add(acc, v.v[1] * t.w[0] + v.v[2] * t.w[1] + v.v[3] * t.w[2]);
 }
 
 #endif /* __ARM_FEATURE_DSP */
