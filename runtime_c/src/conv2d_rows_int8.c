@@ -125,27 +125,45 @@ typedef struct {
     es_out_channel border0, border1;
 } channels;
 
+/* Interior pixels per run: summed first, then requantized together (es_out_run). */
+#define RUN 16
+
+/* Accumulators (with the channels' bases) of count interior pixels from window x on. */
+static void run_sums(const layer *l, const channels *c, const int8_t *x, int32_t count, int32_t *acc0,
+                     int32_t *acc1)
+{
+    const int8_t *w = l->w + c->oc * l->filter;
+    const int32_t w_step = c->pair * l->filter;
+    const int32_t base0 = c->inner0.base;
+    const int32_t base1 = c->inner1.base;
+    int32_t i = 0;
+    for (; i + 2 <= count; i += 2, x += 2 * l->pixel_step) {
+        const es_dots2x2 d = pixel_pair_dots(l, x, w, w_step);
+        acc0[i] = es_wrap_add(d.x0w0, base0);
+        acc1[i] = es_wrap_add(d.x0w1, base1);
+        acc0[i + 1] = es_wrap_add(d.x1w0, base0);
+        acc1[i + 1] = es_wrap_add(d.x1w1, base1);
+    }
+    if (i < count) {
+        const es_dots1x2 d = pixel_dots(l, x, w, w_step);
+        acc0[i] = es_wrap_add(d.w0, base0);
+        acc1[i] = es_wrap_add(d.w1, base1);
+    }
+}
+
 /* The interior columns of output row (n, oh); y points at (n, oh, 0, oc). */
 static void interior_run(const layer *l, const channels *c, int32_t n, int32_t oh, int8_t *y)
 {
-    const int32_t stride = l->out_dims.c;
-    const int8_t *w = l->w + c->oc * l->filter;
-    const int32_t w_step = c->pair * l->filter;
-    const es_out_channel c0 = c->inner0;
-    const es_out_channel c1 = c->inner1;
-    int32_t ow = l->cols.lo;
-    for (; ow + 2 <= l->cols.hi; ow += 2) {
-        const es_dots2x2 d = pixel_pair_dots(l, window_start(l, n, oh, ow), w, w_step);
-        int8_t *yo = y + ow * stride;
-        yo[0] = es_out_value(d.x0w0, c0, l->range);
-        yo[c->pair] = es_out_value(d.x0w1, c1, l->range);
-        yo[stride] = es_out_value(d.x1w0, c0, l->range);
-        yo[stride + c->pair] = es_out_value(d.x1w1, c1, l->range);
-    }
-    if (ow < l->cols.hi) {
-        const es_dots1x2 d = pixel_dots(l, window_start(l, n, oh, ow), w, w_step);
-        y[ow * stride] = es_out_value(d.w0, c0, l->range);
-        y[ow * stride + c->pair] = es_out_value(d.w1, c1, l->range);
+    int32_t acc0[RUN], acc1[RUN];
+    int32_t ow, count;
+    for (ow = l->cols.lo; ow < l->cols.hi; ow += count) {
+        int8_t *yo = y + ow * l->out_dims.c;
+        count = l->cols.hi - ow < RUN ? l->cols.hi - ow : RUN;
+        run_sums(l, c, window_start(l, n, oh, ow), count, acc0, acc1);
+        es_out_run(acc0, count, c->inner0, l->range, yo, l->out_dims.c);
+        if (c->pair) {
+            es_out_run(acc1, count, c->inner1, l->range, yo + 1, l->out_dims.c);
+        }
     }
 }
 

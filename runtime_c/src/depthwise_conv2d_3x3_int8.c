@@ -22,7 +22,7 @@
  * (a constant, so that the loads of the three kernel rows take immediate offsets). */
 #define RUN 32
 #define PITCH 36
-#define ROWS 9
+#define ROWS 7
 
 static es_status check(const es_depthwise_conv2d_int8_params *p, const es_dims *in_dims,
                        const es_dims *w_dims, const es_dims *out_dims)
