@@ -60,6 +60,15 @@ static inline int32_t es_mac_int8x4(int32_t acc, es_int8x4 a, es_int8x4 b)
     return __smlad(a.odd, b.odd, __smlad(a.even, b.even, acc));
 }
 
+/* Four ones: es_mac_int8x4(acc, a, es_ones_int8x4()) adds the sum of a. */
+static inline es_int8x4 es_ones_int8x4(void)
+{
+    es_int8x4 v;
+    v.even = 0x00010001;
+    v.odd = 0x00010001;
+    return v;
+}
+
 /* Two int8 weights in one register: lo in bits 0..15, hi in bits 16..31. */
 static inline int32_t es_pack_int8x2(int32_t lo, int32_t hi)
 {
@@ -130,6 +139,13 @@ static inline int32_t es_mac_int8x4(int32_t acc, es_int8x4 a, es_int8x4 b)
 {
     /* at most 4 * 128 * 128 in magnitude: no overflow before the wrapping add */
     return es_wrap_add(acc, a.v[0] * b.v[0] + a.v[1] * b.v[1] + a.v[2] * b.v[2] + a.v[3] * b.v[3]);
+}
+
+static inline es_int8x4 es_ones_int8x4(void)
+{
+    es_int8x4 v;
+    v.v[0] = v.v[1] = v.v[2] = v.v[3] = 1;
+    return v;
 }
 
 static inline int32_t es_pack_int8x2(int32_t lo, int32_t hi)
@@ -261,13 +277,18 @@ static inline int32_t es_dot_1x1(const int8_t *x, const int8_t *w, int32_t len)
     return acc;
 }
 
-/* Sum of len int8 values (modulo 2^32). */
+/* Sum of len int8 values (modulo 2^32), four per multiply-accumulate step. */
 static inline int32_t es_sum_int8(const int8_t *p, int32_t len)
 {
+    const es_int8x4 ones = es_ones_int8x4();
+    const int8_t *const end4 = p + (len & ~(int32_t)3);
+    const int8_t *const end = p + len;
     int32_t sum = 0;
-    int32_t i;
-    for (i = 0; i < len; ++i) {
-        sum = es_wrap_add(sum, p[i]);
+    for (; p != end4; p += 4) {
+        sum = es_mac_int8x4(sum, es_load_int8x4(p), ones);
+    }
+    for (; p != end; ++p) {
+        sum = es_wrap_add(sum, *p);
     }
     return sum;
 }
