@@ -1,18 +1,20 @@
 /*
  * fast_int8.h -- what the fast int8 forward kernels share besides their multiply-accumulates
  * (mac_int8.h): the reference kernels' argument checks, which every fast variant runs before its
- * own geometry checks, and the output stage. Not part of the public API.
+ * own geometry checks, the interior of a window axis, and the output stage. Not part of the
+ * public API.
  *
- * The checks repeat those of conv2d_int8.c, depthwise_conv2d_int8.c and fully_connected_int8.c
- * (there they are private to the reference files, which stay the specification, untouched), so
- * a fast kernel refuses at least everything the reference refuses, with the same status.
+ * The checks repeat those of conv2d_int8.c and depthwise_conv2d_int8.c (there they are private
+ * to the reference files, which stay the specification, untouched), so a fast kernel refuses at
+ * least everything the reference refuses, with the same status. The fast kernels read one whole
+ * weight tensor: a parameter struct that describes weights stored any other way must be refused
+ * here (ES_ERR_ARG), for all of them at once.
  */
 #ifndef EDGESDK_FAST_INT8_H
 #define EDGESDK_FAST_INT8_H
 
 #include "edgesdk/conv2d_int8.h"
 #include "edgesdk/depthwise_conv2d_int8.h"
-#include "edgesdk/fully_connected_int8.h"
 #include "edgesdk/requant.h"
 #include "internal.h"
 #include "mac_int8.h"
@@ -79,28 +81,6 @@ static inline es_status es_depthwise_conv2d_int8_check(const es_depthwise_conv2d
         return ES_ERR_SHAPE;
     }
     return es_requant_all_ok(p->multiplier, p->shift, out_dims->c) ? ES_OK : ES_ERR_ARG;
-}
-
-/* es_fully_connected_int8_fwd's checks. */
-static inline es_status es_fully_connected_int8_check(const es_fully_connected_int8_params *p,
-                                                      const es_dims *in_dims, const es_dims *w_dims,
-                                                      const es_dims *out_dims)
-{
-    if (p == NULL || p->multiplier == NULL || p->shift == NULL) {
-        return ES_ERR_ARG;
-    }
-    ES_TRY(es_check_dims(in_dims));
-    ES_TRY(es_check_dims(w_dims));
-    ES_TRY(es_check_dims(out_dims));
-    if (!es_zero_point_ok(-p->input_offset) || !es_zero_point_ok(-p->weights_offset) ||
-        !es_zero_point_ok(p->output_offset) || !es_int8_range_ok(p->act_min, p->act_max)) {
-        return ES_ERR_ARG;
-    }
-    if (w_dims->h != 1 || w_dims->w != 1 || w_dims->c != in_dims->c || out_dims->c != w_dims->n ||
-        out_dims->n * out_dims->h * out_dims->w != in_dims->n * in_dims->h * in_dims->w) {
-        return ES_ERR_SHAPE;
-    }
-    return es_requant_all_ok(p->multiplier, p->shift, w_dims->n) ? ES_OK : ES_ERR_ARG;
 }
 
 /* ---- windows */
@@ -177,7 +157,7 @@ static inline es_out_channel es_out_channel_of(const int32_t *bias, const int32_
  * - es_rdbpot(h, r), r >= 1, adds 1 to floor(h / 2^r) when the remainder exceeds 2^(r-1) - 1 +
  *   [h < 0], i.e. it is floor((h + 2^(r-1) - [h < 0]) / 2^r). [h < 0] may be replaced by [x < 0]:
  *   they differ only when x < 0 and h = 0, and then both give 0.
- * - floor(floor(a / 2^31) + c) / 2^r) = floor((a + c 2^31) / 2^(31+r)) for integer c, so the result
+ * - floor((floor(a / 2^31) + c) / 2^r) = floor((a + c 2^31) / 2^(31+r)) for integer c, so the result
  *   is (P + 2^30 + 2^(30+r) - [x < 0] 2^31) >> (31 + r) (|P| < 2^62: no overflow), which is the
  *   high word of that 64-bit sum shifted right by r - 1.
  *

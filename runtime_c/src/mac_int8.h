@@ -1,15 +1,16 @@
 /*
  * mac_int8.h -- the multiply-accumulate primitives of the fast int8 kernels; not part of the API.
  *
- * The fast kernels (conv2d_1x1_int8.c, conv2d_rows_int8.c, depthwise_conv2d_3x3_int8.c,
- * fully_connected_fast_int8.c) are written once, against the few primitives below. This is the
- * only file with two implementations of them:
+ * The fast kernels (conv2d_1x1_int8.c, conv2d_rows_int8.c, depthwise_conv2d_3x3_int8.c) are
+ * written once, against the few primitives below. This is the only file with two
+ * implementations of them:
  *
  * - cores with the DSP extension (__ARM_FEATURE_DSP: Cortex-M4, M7, M33, M55): one 32-bit load
  *   brings four int8 values; SXTB16 widens bytes 0 and 2 (and, rotated, 1 and 3) into two 16-bit
  *   lanes; SMLAD multiplies both lane pairs and adds the two products to an accumulator, so four
- *   multiply-accumulates cost one load, two extensions and two SMLADs. SMLABB/SMLABT multiply
- *   one 16-bit half of a packed register pair (two weights kept in one register);
+ *   multiply-accumulates cost one load, two extensions and two SMLADs. A three-tap kernel row is
+ *   one SMLAD on the outer taps plus one SMLABB / SMLATB (one 16-bit lane times one) on the
+ *   middle tap; SSAT saturates to int8;
  * - everywhere else (the host, cores without the extension) the same arithmetic in plain C.
  *
  * Every sum is modulo 2^32 on both paths: SMLAD and SMLABB wrap (they only set the Q flag) and
@@ -69,24 +70,6 @@ static inline es_int8x4 es_ones_int8x4(void)
     return v;
 }
 
-/* Two int8 weights in one register: lo in bits 0..15, hi in bits 16..31. */
-static inline int32_t es_pack_int8x2(int32_t lo, int32_t hi)
-{
-    return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
-}
-
-/* acc + x * lo(pair), x an int8 value (modulo 2^32). */
-static inline int32_t es_mac_lo(int32_t acc, int32_t x, int32_t pair)
-{
-    return __smlabb(x, pair, acc);
-}
-
-/* acc + x * hi(pair), x an int8 value (modulo 2^32). */
-static inline int32_t es_mac_hi(int32_t acc, int32_t x, int32_t pair)
-{
-    return __smlabt(x, pair, acc);
-}
-
 /* v saturated to -128..127 (SSAT). */
 static inline int32_t es_sat_int8(int32_t v)
 {
@@ -102,8 +85,8 @@ typedef struct {
 static inline es_taps3 es_taps3_of(int8_t w0, int8_t w1, int8_t w2)
 {
     es_taps3 t;
-    t.outer = es_pack_int8x2(w0, w2);
-    t.middle = es_pack_int8x2(w1, 0);
+    t.outer = (int32_t)(((uint32_t)w0 & 0xFFFFu) | ((uint32_t)w2 << 16));
+    t.middle = (int32_t)((uint32_t)w1 & 0xFFFFu);
     return t;
 }
 
@@ -146,21 +129,6 @@ static inline es_int8x4 es_ones_int8x4(void)
     es_int8x4 v;
     v.v[0] = v.v[1] = v.v[2] = v.v[3] = 1;
     return v;
-}
-
-static inline int32_t es_pack_int8x2(int32_t lo, int32_t hi)
-{
-    return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
-}
-
-static inline int32_t es_mac_lo(int32_t acc, int32_t x, int32_t pair)
-{
-    return es_wrap_add(acc, x * (int32_t)(int16_t)(pair & 0xFFFF));
-}
-
-static inline int32_t es_mac_hi(int32_t acc, int32_t x, int32_t pair)
-{
-    return es_wrap_add(acc, x * (pair >> 16));
 }
 
 static inline int32_t es_sat_int8(int32_t v)

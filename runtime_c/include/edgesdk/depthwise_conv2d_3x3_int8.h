@@ -12,11 +12,12 @@
  * kernel (else ES_ERR_SHAPE). Everything es_depthwise_conv2d_int8_fwd refuses is refused with its
  * status; nothing is written then.
  *
- * How: channel by channel, the nine weights of the channel kept in registers (packed in pairs
- * for SMLABB/SMLABT on cores with the DSP extension); each output row is split into the interior,
- * where all nine taps lie inside the input and are summed without bounds checks with the input
- * offset hoisted (offset * sum of the nine weights, once per channel), and the border, where
- * taps outside the input are skipped as in the reference.
+ * How: channel by channel, in runs of up to 32 outputs, the input rows a run reads are copied
+ * into a few hundred bytes of stack with the input's zero point in place of the taps outside the
+ * input (such a tap adds w * (zero point + input_offset) = 0, as the reference's skipped tap), so
+ * every output sums the same nine raw products: per kernel row one 32-bit load and, on cores
+ * with the DSP extension, one SMLAD plus one SMLABB/SMLATB (stride 1: one load serves two
+ * outputs), with the input offset hoisted (offset * sum of the channel's nine weights).
  */
 #ifndef EDGESDK_DEPTHWISE_CONV2D_3X3_INT8_H
 #define EDGESDK_DEPTHWISE_CONV2D_3X3_INT8_H
