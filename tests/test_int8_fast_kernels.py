@@ -13,6 +13,7 @@ which kernel code generation picks, and the arguments the fast kernels refuse.
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from pathlib import Path
 
 import int8_lib as il
@@ -33,10 +34,14 @@ POINTWISE = "es_conv2d_1x1_int8_fwd"
 ROWS = "es_conv2d_rows_int8_fwd"
 DEPTHWISE = "es_depthwise_conv2d_3x3_int8_fwd"
 ARG, SHAPE = 1, 2
+Pair = tuple[int, int]
+Shape = tuple[int, ...]
+ConvCase = tuple[np.ndarray, np.ndarray, np.ndarray | None, qp.ConvInt8Params]
+DepthwiseCase = tuple[np.ndarray, np.ndarray, np.ndarray | None, qp.DepthwiseInt8Params]
 
 
 @pytest.fixture(scope="module")
-def kernels(tmp_path_factory) -> il.Int8Kernels:
+def kernels(tmp_path_factory: pytest.TempPathFactory) -> il.Int8Kernels:
     return il.Int8Kernels(il.load(il.build(tmp_path_factory.mktemp("int8_fast"))))
 
 
@@ -60,7 +65,7 @@ def _axis(rng: np.random.Generator, size: int, extent: int) -> tuple[int, int, i
     return stride, pad, largest if rng.random() < 0.6 else int(rng.integers(1, largest + 1))
 
 
-def _conv_case(rng: np.random.Generator, pointwise: bool):
+def _conv_case(rng: np.random.Generator, pointwise: bool) -> ConvCase:
     n, h, w = int(rng.integers(1, 3)), int(rng.integers(1, 10)), int(rng.integers(1, 10))
     ic, oc = int(rng.integers(1, 42 if pointwise else 10)), int(rng.integers(1, 12))
     extreme = rng.random() < 0.4
@@ -78,7 +83,7 @@ def _conv_case(rng: np.random.Generator, pointwise: bool):
     return x, weights, _bias(rng, oc, extreme), p
 
 
-def _depthwise_case(rng: np.random.Generator):
+def _depthwise_case(rng: np.random.Generator) -> DepthwiseCase:
     n, h, w = int(rng.integers(1, 3)), int(rng.integers(1, 13)), int(rng.integers(1, 13))
     c = int(rng.integers(1, 20))
     sh, pt, oh = _axis(rng, h, 3)
@@ -92,7 +97,7 @@ def _depthwise_case(rng: np.random.Generator):
 
 
 @pytest.mark.parametrize("kernel", [POINTWISE, ROWS])
-def test_conv_variants_equal_the_reference(kernels, kernel):
+def test_conv_variants_equal_the_reference(kernels: il.Int8Kernels, kernel: str) -> None:
     for seed in range(CASES):
         x, w, b, p = _conv_case(np.random.default_rng(seed), pointwise=kernel == POINTWISE)
         expected = ref.conv2d(x, w, b, p)
@@ -100,7 +105,7 @@ def test_conv_variants_equal_the_reference(kernels, kernel):
         np.testing.assert_array_equal(kernels.conv2d(x, w, b, p, kernel=kernel), expected, err_msg=str(p))
 
 
-def test_depthwise_3x3_equals_the_reference(kernels):
+def test_depthwise_3x3_equals_the_reference(kernels: il.Int8Kernels) -> None:
     for seed in range(CASES):
         x, w, b, p = _depthwise_case(np.random.default_rng(500 + seed))
         expected = ref.depthwise_conv2d(x, w, b, p)
@@ -109,7 +114,7 @@ def test_depthwise_3x3_equals_the_reference(kernels):
                                       err_msg=str(p))
 
 
-def test_rows_kernel_covers_pointwise_and_strided_1x1(kernels):
+def test_rows_kernel_covers_pointwise_and_strided_1x1(kernels: il.Int8Kernels) -> None:
     """1x1 geometries the pointwise kernel refuses (stride 2, an output smaller than the input)
     go to the rows kernel; it also computes plain pointwise layers."""
     rng = np.random.default_rng(9)
@@ -124,7 +129,7 @@ def test_rows_kernel_covers_pointwise_and_strided_1x1(kernels):
 # -- the layers of real models ----------------------------------------------------------------------
 
 
-def test_fast_kernels_on_every_model_layer_they_are_chosen_for(kernels):
+def test_fast_kernels_on_every_model_layer_they_are_chosen_for(kernels: il.Int8Kernels) -> None:
     rng = np.random.default_rng(12)
     chosen: set[str] = set()
     for blob in _graphs():
@@ -154,16 +159,17 @@ def test_fast_kernels_on_every_model_layer_they_are_chosen_for(kernels):
 # -- which kernel code generation calls -------------------------------------------------------------
 
 
-def _conv(stride=(1, 1), dilation=(1, 1), pads=(0, 0), out_hw=(8, 8)) -> qp.ConvInt8Params:
+def _conv(stride: Pair = (1, 1), dilation: Pair = (1, 1), pads: Pair = (0, 0), out_hw: Pair = (8, 8)
+          ) -> qp.ConvInt8Params:
     return qp.ConvInt8Params(stride, dilation, *pads, out_hw, 0, 0, (1 << 30,), (0,), -128, 127)
 
 
-def _dw(stride=(1, 1), dilation=(1, 1), multiplier=1) -> qp.DepthwiseInt8Params:
+def _dw(stride: Pair = (1, 1), dilation: Pair = (1, 1), multiplier: int = 1) -> qp.DepthwiseInt8Params:
     return qp.DepthwiseInt8Params(stride, dilation, 1, 1, (8, 8), multiplier, 0, 0, (1 << 30,), (0,),
                                   -128, 127)
 
 
-def test_selection_by_geometry():
+def test_selection_by_geometry() -> None:
     x, y = (1, 8, 8, 4), (1, 8, 8, 6)
     assert fast_int8_fwd(_conv(), (6, 1, 1, 4), x, y) == POINTWISE
     assert fast_int8_fwd(_conv(stride=(2, 2), out_hw=(4, 4)), (6, 1, 1, 4), x, (1, 4, 4, 6)) == ROWS
@@ -183,7 +189,8 @@ def test_selection_by_geometry():
 # -- refusals ---------------------------------------------------------------------------------------
 
 
-def _status(kernels, name: str, struct, x_shape, w_shape, out_shape) -> int:
+def _status(kernels: il.Int8Kernels, name: str, struct: ctypes.Structure, x_shape: Shape, w_shape: Shape,
+            out_shape: Shape) -> int:
     """The status of one call on zero tensors; a refused call must leave its output untouched."""
     x = np.zeros(x_shape, np.int8)
     w = np.zeros(w_shape, np.int8)
@@ -201,21 +208,21 @@ MULTIPLIERS = il.i32_array([1 << 30] * 8)
 SHIFTS = il.i32_array([0] * 8)
 
 
-def _conv_struct(**changes) -> il.ConvParams:
+def _conv_struct(**changes: int) -> il.ConvParams:
     fields = dict(stride_h=1, stride_w=1, dilation_h=1, dilation_w=1, pad_top=0, pad_left=0, input_offset=0,
                   output_offset=0, act_min=-128, act_max=127)
     fields.update(changes)
     return il.ConvParams(**fields, multiplier=il.ptr(MULTIPLIERS, il.i32), shift=il.ptr(SHIFTS, il.i32))
 
 
-def _dw_struct(**changes) -> il.DepthwiseParams:
+def _dw_struct(**changes: int) -> il.DepthwiseParams:
     fields = dict(stride_h=1, stride_w=1, dilation_h=1, dilation_w=1, pad_top=1, pad_left=1,
                   depth_multiplier=1, input_offset=0, output_offset=0, act_min=-128, act_max=127)
     fields.update(changes)
     return il.DepthwiseParams(**fields, multiplier=il.ptr(MULTIPLIERS, il.i32), shift=il.ptr(SHIFTS, il.i32))
 
 
-def test_pointwise_refuses_other_geometries(kernels):
+def test_pointwise_refuses_other_geometries(kernels: il.Int8Kernels) -> None:
     x, w, y = (1, 4, 4, 3), (5, 1, 1, 3), (1, 4, 4, 5)
     assert _status(kernels, POINTWISE, _conv_struct(), x, w, y) == 0
     assert _status(kernels, POINTWISE, _conv_struct(dilation_h=3), x, w, y) == 0  # one tap: dilation is moot
@@ -225,13 +232,13 @@ def test_pointwise_refuses_other_geometries(kernels):
     assert _status(kernels, POINTWISE, _conv_struct(), x, w, (1, 3, 4, 5)) == SHAPE  # smaller output
 
 
-def test_rows_refuses_horizontal_dilation(kernels):
+def test_rows_refuses_horizontal_dilation(kernels: il.Int8Kernels) -> None:
     x, w = (1, 6, 6, 3), (5, 3, 3, 3)
     assert _status(kernels, ROWS, _conv_struct(dilation_h=2), x, w, (1, 2, 4, 5)) == 0
     assert _status(kernels, ROWS, _conv_struct(dilation_w=2), x, w, (1, 4, 2, 5)) == ARG
 
 
-def test_depthwise_3x3_refuses_other_geometries(kernels):
+def test_depthwise_3x3_refuses_other_geometries(kernels: il.Int8Kernels) -> None:
     x, w, y = (1, 5, 5, 4), (1, 3, 3, 4), (1, 5, 5, 4)
     assert _status(kernels, DEPTHWISE, _dw_struct(), x, w, y) == 0
     assert _status(kernels, DEPTHWISE, _dw_struct(depth_multiplier=2), (1, 5, 5, 2), w, y) == ARG
@@ -245,7 +252,8 @@ def test_depthwise_3x3_refuses_other_geometries(kernels):
     (ROWS, "es_conv2d_int8_fwd", _conv_struct),
     (DEPTHWISE, "es_depthwise_conv2d_int8_fwd", _dw_struct),
 ])
-def test_fast_kernels_refuse_what_the_reference_refuses(kernels, fast, reference, struct):
+def test_fast_kernels_refuse_what_the_reference_refuses(kernels: il.Int8Kernels, fast: str, reference: str,
+                                                        struct: Callable[..., ctypes.Structure]) -> None:
     depthwise = fast == DEPTHWISE
     x, w, y = (1, 4, 4, 3), ((1, 3, 3, 3) if depthwise else (3, 1, 1, 3)), (1, 4, 4, 3)
     bad = [dict(act_min=5, act_max=4), dict(output_offset=128), dict(input_offset=-128), dict(stride_h=0),
@@ -277,21 +285,22 @@ def _check_run(board: str, out_dir: Path, defines: tuple[str, ...] = ()) -> dict
 
 
 @pytest.fixture(scope="module")
-def host_run(tmp_path_factory) -> dict[str, str]:
+def host_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return _check_run("host", tmp_path_factory.mktemp("fast_host"))
 
 
 FAST = ("requantize", "conv2d_1x1", "conv2d_rows", "depthwise_conv2d_3x3")
 
 
-def test_host_fast_kernels_equal_the_reference(host_run):
+def test_host_fast_kernels_equal_the_reference(host_run: dict[str, str]) -> None:
     for name in FAST:
         assert int(host_run[f"cases.{name}"]) >= 120 and int(host_run[f"differ.{name}"]) == 0, name
     assert host_run["mac.dsp"] == "0"
 
 
 @pytest.mark.parametrize("board", ["stm32f746", "nrf52840"])
-def test_emulated_cortex_m_dsp_paths_equal_the_reference(host_run, board, tmp_path):
+def test_emulated_cortex_m_dsp_paths_equal_the_reference(host_run: dict[str, str], board: str,
+                                                         tmp_path: Path) -> None:
     run = _check_run(board, tmp_path)
     assert run["mac.dsp"] == "1"  # the SMLAD path is what ran
     for name in FAST:
@@ -299,7 +308,7 @@ def test_emulated_cortex_m_dsp_paths_equal_the_reference(host_run, board, tmp_pa
         assert run[f"bits.{name}"] == host_run[f"bits.{name}"], name
 
 
-def test_the_device_comparison_can_fail(tmp_path):
+def test_the_device_comparison_can_fail(tmp_path: Path) -> None:
     run = _check_run("host", tmp_path, defines=("ES_FAST_CHECK_CONTROL",))
     for name in FAST[1:]:
         assert run[f"differ.{name}"] == run[f"cases.{name}"], name
