@@ -114,6 +114,20 @@ def test_depthwise_3x3_equals_the_reference(kernels: il.Int8Kernels) -> None:
                                       err_msg=str(p))
 
 
+def test_pointwise_depths_with_their_own_loops(kernels: il.Int8Kernels) -> None:
+    """Depths 8 and 16 run loops specialized for them (conv2d_1x1_int8.c); their neighbours the
+    general one."""
+    for depth in (7, 8, 9, 15, 16, 17):
+        rng = np.random.default_rng(depth)
+        x = rng.integers(-128, 128, (2, 3, 5, depth)).astype(np.int8)
+        w = rng.integers(-127, 128, (7, 1, 1, depth)).astype(np.int8)
+        mult, shift = _requant(rng, 7, False)
+        p = qp.ConvInt8Params((1, 1), (1, 1), 0, 0, (3, 5), *_offsets(rng), mult, shift, *_act(rng))
+        bias = _bias(rng, 7, False)
+        got = kernels.conv2d(x, w, bias, p, kernel=POINTWISE)
+        np.testing.assert_array_equal(got, ref.conv2d(x, w, bias, p), err_msg=str(depth))
+
+
 def test_rows_kernel_covers_pointwise_and_strided_1x1(kernels: il.Int8Kernels) -> None:
     """1x1 geometries the pointwise kernel refuses (stride 2, an output smaller than the input)
     go to the rows kernel; it also computes plain pointwise layers."""

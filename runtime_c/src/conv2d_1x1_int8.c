@@ -46,11 +46,11 @@ static es_out_channel channel(const matmul *m, const es_conv2d_int8_params *p, c
 #define RUN 16
 
 /* Accumulators of pixels [0, count) of a run starting at x, for output channels oc (acc0) and
- * oc + 1 (acc1), w0 being oc's weights. */
-static void pair_sums(const matmul *m, const int8_t *x, int32_t count, const int8_t *w0, int32_t base0,
-                      int32_t base1, int32_t *acc0, int32_t *acc1)
+ * oc + 1 (acc1), w0 being oc's weights, each row depth bytes long. Inlined into pair_sums once
+ * per depth below, so that small constant depths lose their loop overhead. */
+static inline void pair_sums_of(const int8_t *x, int32_t count, const int8_t *w0, int32_t base0,
+                                int32_t base1, int32_t *acc0, int32_t *acc1, int32_t depth)
 {
-    const int32_t depth = m->depth;
     int32_t i = 0;
     for (; i + 2 <= count; i += 2, x += 2 * depth) {
         const es_dots2x2 d = es_dot_2x2(x, depth, w0, depth, depth);
@@ -63,6 +63,19 @@ static void pair_sums(const matmul *m, const int8_t *x, int32_t count, const int
         const es_dots1x2 d = es_dot_1x2(x, w0, depth, depth);
         acc0[i] = es_wrap_add(d.w0, base0);
         acc1[i] = es_wrap_add(d.w1, base1);
+    }
+}
+
+/* pair_sums_of with the depths of narrow bottleneck layers (8, 16) as constants. */
+static void pair_sums(const matmul *m, const int8_t *x, int32_t count, const int8_t *w0, int32_t base0,
+                      int32_t base1, int32_t *acc0, int32_t *acc1)
+{
+    if (m->depth == 8) {
+        pair_sums_of(x, count, w0, base0, base1, acc0, acc1, 8);
+    } else if (m->depth == 16) {
+        pair_sums_of(x, count, w0, base0, base1, acc0, acc1, 16);
+    } else {
+        pair_sums_of(x, count, w0, base0, base1, acc0, acc1, m->depth);
     }
 }
 

@@ -133,6 +133,9 @@ static void pointwise_case(tally *t, int extreme)
     es_dims w = {rnd(1, 20), 1, 1, 0};
     es_dims out;
     const int with_bias = rnd(0, 3) != 0;
+    if (rnd(0, 3) == 0) {
+        in.c = 8 * rnd(1, 2); /* the depths with loops of their own */
+    }
     w.c = in.c;
     out = in;
     out.c = w.n;
