@@ -36,7 +36,8 @@ typedef struct {
     es_out_range range;
 } matmul;
 
-static es_out_channel channel(const matmul *m, const es_conv2d_int8_params *p, const int32_t *bias, int32_t oc)
+static es_out_channel channel_constants(const matmul *m, const es_conv2d_int8_params *p, const int32_t *bias,
+                                        int32_t oc)
 {
     const int32_t weight_sum = es_sum_int8(m->w + oc * m->depth, m->depth);
     return es_out_channel_of(bias, p->multiplier, p->shift, oc, m->input_offset, weight_sum);
@@ -137,10 +138,11 @@ es_status es_conv2d_1x1_int8_fwd(const es_conv2d_int8_params *params,
     m.range.act_min = params->act_min;
     m.range.act_max = params->act_max;
     for (oc = 0; oc + 2 <= m.channels; oc += 2) {
-        channel_pair(&m, channel(&m, params, bias, oc), channel(&m, params, bias, oc + 1), oc);
+        const es_out_channel c0 = channel_constants(&m, params, bias, oc);
+        channel_pair(&m, c0, channel_constants(&m, params, bias, oc + 1), oc);
     }
     if (oc < m.channels) {
-        single_channel(&m, channel(&m, params, bias, oc), oc);
+        single_channel(&m, channel_constants(&m, params, bias, oc), oc);
     }
     return ES_OK;
 }

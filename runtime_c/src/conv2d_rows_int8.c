@@ -47,7 +47,8 @@ static const int8_t *window_start(const layer *l, int32_t n, int32_t oh, int32_t
 }
 
 /* A border output: the reference's sum over the taps inside the input, offset added per tap. */
-static int8_t border_value(const layer *l, int32_t n, int32_t oh, int32_t ow, int32_t oc, es_out_channel bias_only)
+static int8_t border_value(const layer *l, int32_t n, int32_t oh, int32_t ow, int32_t oc,
+                           es_out_channel bias_only)
 {
     const es_conv2d_int8_params *p = l->p;
     const int32_t ih0 = oh * p->stride_h - p->pad_top;
