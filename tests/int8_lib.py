@@ -195,10 +195,13 @@ P8 = P(ctypes.c_int8)
 PF = P(ctypes.c_float)
 SIGNATURES: dict[str, tuple] = {
     "es_conv2d_int8_fwd": (P(ConvParams), PD, P8, PD, P8, PI32, PD, P8),
+    "es_conv2d_1x1_int8_fwd": (P(ConvParams), PD, P8, PD, P8, PI32, PD, P8),
+    "es_conv2d_rows_int8_fwd": (P(ConvParams), PD, P8, PD, P8, PI32, PD, P8),
     "es_depthwise_conv2d_int8_fwd": (P(DepthwiseParams), PD, P8, PD, P8, PI32, PD, P8),
     "es_conv_depthwise_int8_fwd": (
         P(ConvParams), P(DepthwiseParams), PD, P8, PD, P8, PI32, PD, PD, P8, PI32, PD, P8, P8, ctypes.c_size_t
     ),
+    "es_depthwise_conv2d_3x3_int8_fwd": (P(DepthwiseParams), PD, P8, PD, P8, PI32, PD, P8),
     "es_fully_connected_int8_fwd": (P(FcParams), PD, P8, PD, P8, PI32, PD, P8),
     "es_add_int8_fwd": (P(AddParams), PD, P8, PD, P8, PD, P8),
     "es_avg_pool2d_int8_fwd": (P(PoolParams), PD, P8, PD, P8),
@@ -330,17 +333,18 @@ class Int8Kernels:
     def _i8(x) -> np.ndarray:
         return np.ascontiguousarray(x, dtype=np.int8)
 
-    def conv2d(self, x, w, bias, p: qp.ConvInt8Params, head_channels: int | None = None) -> np.ndarray:
-        """``head_channels``: pass w split, its first rows and the rest as two arrays."""
+    def conv2d(self, x, w, bias, p: qp.ConvInt8Params, head_channels: int | None = None,
+               kernel: str = "es_conv2d_int8_fwd") -> np.ndarray:
+        """CONV_2D through ``kernel`` (the reference or a fast variant taking the same arguments);
+        ``head_channels``: pass w split, its first rows and the rest as two arrays."""
         head, tail = split_rows(self._i8(w), head_channels)
         c, _alive = conv_struct(p, tail, head_channels or 0)
-        return self._windowed("es_conv2d_int8_fwd", c, x, head, bias, p.out_hw, out_channels=w.shape[0],
-                              w_shape=w.shape)
+        return self._windowed(kernel, c, x, head, bias, p.out_hw, out_channels=w.shape[0], w_shape=w.shape)
 
-    def depthwise_conv2d(self, x, w, bias, p: qp.DepthwiseInt8Params) -> np.ndarray:
+    def depthwise_conv2d(self, x, w, bias, p: qp.DepthwiseInt8Params,
+                         kernel: str = "es_depthwise_conv2d_int8_fwd") -> np.ndarray:
         c, _alive = depthwise_struct(p)
-        return self._windowed("es_depthwise_conv2d_int8_fwd", c, x, w, bias, p.out_hw,
-                              out_channels=w.shape[3])
+        return self._windowed(kernel, c, x, w, bias, p.out_hw, out_channels=w.shape[3])
 
     def conv_depthwise(self, x, conv_w, conv_b, conv_p: qp.ConvInt8Params, dw_w, dw_b,
                        dw_p: qp.DepthwiseInt8Params, scratch_bytes: int | None = None) -> np.ndarray:

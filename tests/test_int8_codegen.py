@@ -164,6 +164,11 @@ def test_mobilenetv2_one_step(archive, tmp_path):
         update="qas,stochastic,fused",
     )
     assert project.model.int8 is not None and project.model.api_suffix == "_int8"
+    # every CONV_2D / DEPTHWISE_CONV_2D runs a fast kernel (docs/int8-codegen.md), none the reference
+    source = (project.directory / "src" / "model.c").read_text()
+    for kernel in ("es_conv2d_1x1_int8_fwd", "es_conv2d_rows_int8_fwd", "es_depthwise_conv2d_3x3_int8_fwd"):
+        assert f"{kernel}(" in source, kernel
+    assert "es_conv2d_int8_fwd(" not in source and "es_depthwise_conv2d_int8_fwd(" not in source
 
 
 def test_under_asan_and_ubsan(sanitized_archive, tmp_path):

@@ -182,6 +182,70 @@ static void run_conv_depthwise(int extreme)
     free(x), free(k), free(dk), free(bias), free(dbias), free(y), free(ring), free(m), free(s), free(dm), free(ds);
 }
 
+/* The fast variants, on geometries each accepts: pointwise, dilation_w 1, 3x3 depthwise M = 1. */
+static void run_fast_convs(int extreme)
+{
+    es_dims in = {2, rnd(1, 9), rnd(1, 9), rnd(1, 13)};
+    es_dims w = {rnd(1, 7), 1, 1, 0};
+    es_dims out, dw = {1, 3, 3, 0};
+    es_conv2d_int8_params p;
+    es_depthwise_conv2d_int8_params d;
+    int8_t *x, *k, *y, *dk;
+    int32_t *bias, *m, *s;
+    w.c = in.c;
+    dw.c = in.c;
+    p.stride_h = p.stride_w = 1;
+    p.dilation_h = p.dilation_w = 1;
+    p.pad_top = p.pad_left = 0;
+    p.w_tail = NULL; /* one whole weight array */
+    p.w_head_channels = 0;
+    p.input_offset = rnd(-127, 128);
+    p.output_offset = rnd(-128, 127);
+    p.act_min = rnd(-128, 0);
+    p.act_max = rnd(0, 127);
+    requant(in.c > w.n ? in.c : w.n, extreme, &m, &s);
+    p.multiplier = m;
+    p.shift = s;
+    x = int8s(es_dims_count(&in));
+    k = int8s(w.n * 3 * 3 * in.c);
+    bias = int32s(in.c > w.n ? in.c : w.n, extreme);
+    out = in;
+    out.c = w.n;
+    y = (int8_t *)malloc((size_t)es_dims_count(&out));
+    expect_ok(es_conv2d_1x1_int8_fwd(&p, &in, x, &w, k, bias, &out, y), "es_conv2d_1x1_int8_fwd");
+    free(y);
+
+    w.h = rnd(1, 3);
+    w.w = rnd(1, 3);
+    p.stride_h = rnd(1, 3);
+    p.stride_w = rnd(1, 3);
+    p.dilation_h = rnd(1, 2);
+    out.h = same_out(in.h, w.h, p.stride_h, p.dilation_h, &p.pad_top);
+    out.w = same_out(in.w, w.w, p.stride_w, 1, &p.pad_left);
+    y = (int8_t *)malloc((size_t)es_dims_count(&out));
+    expect_ok(es_conv2d_rows_int8_fwd(&p, &in, x, &w, k, bias, &out, y), "es_conv2d_rows_int8_fwd");
+    free(y);
+
+    d.stride_h = rnd(1, 3);
+    d.stride_w = rnd(1, 3);
+    d.dilation_h = d.dilation_w = 1;
+    d.depth_multiplier = 1;
+    d.input_offset = p.input_offset;
+    d.output_offset = p.output_offset;
+    d.act_min = p.act_min;
+    d.act_max = p.act_max;
+    d.multiplier = m;
+    d.shift = s;
+    out = in;
+    out.h = same_out(in.h, 3, d.stride_h, 1, &d.pad_top);
+    out.w = same_out(in.w, 3, d.stride_w, 1, &d.pad_left);
+    dk = int8s(es_dims_count(&dw));
+    y = (int8_t *)malloc((size_t)es_dims_count(&out));
+    expect_ok(es_depthwise_conv2d_3x3_int8_fwd(&d, &in, x, &dw, dk, bias, &out, y),
+              "es_depthwise_conv2d_3x3_int8_fwd");
+    free(x), free(k), free(y), free(dk), free(bias), free(m), free(s);
+}
+
 static void run_fc_add(int extreme)
 {
     es_dims in = {rnd(1, 3), 1, 1, rnd(1, 40)};
@@ -397,12 +461,14 @@ int main(int argc, char **argv)
         const int extreme = round % 3 == 0;
         run_convs(extreme);
         run_conv_depthwise(extreme);
+        run_fast_convs(extreme);
         run_fc_add(extreme);
         run_pools_mean_pad(extreme);
         run_elementwise(extreme);
         run_qas(extreme);
     }
     puts("called es_conv2d_int8_fwd\ncalled es_depthwise_conv2d_int8_fwd\ncalled es_fully_connected_int8_fwd");
+    puts("called es_conv2d_1x1_int8_fwd\ncalled es_conv2d_rows_int8_fwd\ncalled es_depthwise_conv2d_3x3_int8_fwd");
     puts("called es_add_int8_fwd\ncalled es_avg_pool2d_int8_fwd\ncalled es_max_pool2d_int8_fwd");
     puts("called es_mean_hw_int8_fwd\ncalled es_pad_int8_fwd\ncalled es_concat_int8_fwd");
     puts("called es_softmax_int8_fwd\ncalled es_logistic_int8_fwd\ncalled es_quantize_f32_int8_fwd");

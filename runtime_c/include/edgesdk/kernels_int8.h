@@ -7,6 +7,10 @@
  * kernel needs workspace (scratch size 0) except the fused convolution -> depthwise convolution
  * (a ring of producer rows, es_conv_depthwise_int8_scratch_size). Arithmetic helpers:
  * edgesdk/requant.h.
+ *
+ * Fast variants (es_conv2d_1x1_int8_fwd, es_depthwise_conv2d_3x3_int8_fwd, ...) compute the same
+ * integers as their reference kernel for the geometries their header names, take the same
+ * arguments, and refuse the others; code generation calls them where the geometry fits.
  */
 #ifndef EDGESDK_KERNELS_INT8_H
 #define EDGESDK_KERNELS_INT8_H
@@ -15,8 +19,11 @@
 
 #include "edgesdk/add_int8.h"
 #include "edgesdk/concat_int8.h"
+#include "edgesdk/conv2d_1x1_int8.h"
 #include "edgesdk/conv2d_int8.h"
 #include "edgesdk/conv_depthwise_int8.h"
+#include "edgesdk/conv2d_rows_int8.h"
+#include "edgesdk/depthwise_conv2d_3x3_int8.h"
 #include "edgesdk/depthwise_conv2d_int8.h"
 #include "edgesdk/fully_connected_int8.h"
 #include "edgesdk/logistic_int8.h"

@@ -209,17 +209,21 @@ class Int8Assembler(_Assembler):
         element type of the buffers they list."""
         args: list[K.Arg] = []
         list_types: list[str] = []
+        function = call.function
         for arg in call.args:
             if isinstance(arg, K.ConstArrayArg):
                 args.append(K.LiteralArg(self._array(arg)))
             elif isinstance(arg, K.StructArg) and (arg.arrays or arg.split):
                 fields = arg.fields + tuple((field, self._array(array)) for field, array in arg.arrays)
-                args.append(K.StructArg(arg.ctype, arg.hint, fields + self._split_fields(arg.split)))
+                split = self._split_fields(arg.split)
+                if split:  # the fast kernels take whole weights only
+                    function = K.FAST_TO_REFERENCE.get(function, function)
+                args.append(K.StructArg(arg.ctype, arg.hint, fields + split))
             else:
                 if isinstance(arg, K.BufferListArg):
                     list_types.append(CTYPES[self._value(arg.values[0]).dtype])
                 args.append(arg)
-        rendered = super()._call(K.KernelCall(call.function, tuple(args)), program, time, layout, node)
+        rendered = super()._call(K.KernelCall(function, tuple(args)), program, time, layout, node)
         lists = tuple(replace(p, ctype=t) for p, t in zip(rendered.pointer_lists, list_types, strict=True))
         return replace(rendered, pointer_lists=lists)
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from edgesdk import ir
 from edgesdk.errors import UnsupportedOpError
+from edgesdk.quant.params import ConvInt8Params, DepthwiseInt8Params, FullyConnectedInt8Params
 from edgesdk.train.graph import Compute, Node
 
 C = Compute
@@ -732,9 +733,55 @@ def conv_int8_params(p, depthwise: bool, layer: str, weight: str | None = None) 
     return StructArg(ctype, f"{layer}_q", tuple(fields), arrays, split)
 
 
+LayerInt8Params = ConvInt8Params | DepthwiseInt8Params | FullyConnectedInt8Params
+
+# Reference kernels (the specification) and the fast variants that compute the same integers for
+# the geometries they accept (same arguments; docs/int8-codegen.md, "Fast forward kernels").
+REFERENCE_INT8_FWD = MappingProxyType({
+    C.CONV_2D_INT8_FWD: "es_conv2d_int8_fwd",
+    C.DEPTHWISE_CONV_2D_INT8_FWD: "es_depthwise_conv2d_int8_fwd",
+    C.FULLY_CONNECTED_INT8_FWD: "es_fully_connected_int8_fwd",
+})
+
+
+def fast_int8_fwd(params: LayerInt8Params, w_shape: Sequence[int], x_shape: Sequence[int],
+                  y_shape: Sequence[int]) -> str | None:
+    """The fast kernel that computes this int8 forward layer, or None when none accepts its
+    geometry. Each condition is the one the kernel's header states (and its checks enforce)."""
+    if isinstance(params, ConvInt8Params):
+        pointwise = (
+            tuple(w_shape[1:3]) == (1, 1) and params.stride == (1, 1)
+            and (params.pad_top, params.pad_left) == (0, 0) and tuple(y_shape[1:3]) == tuple(x_shape[1:3])
+        )
+        if pointwise:
+            return "es_conv2d_1x1_int8_fwd"
+        return "es_conv2d_rows_int8_fwd" if params.dilation[1] == 1 else None
+    if isinstance(params, DepthwiseInt8Params):
+        fits = tuple(w_shape[1:3]) == (3, 3) and params.depth_multiplier == 1 and params.dilation == (1, 1)
+        return "es_depthwise_conv2d_3x3_int8_fwd" if fits else None
+    return None
+
+
+# fast variant -> its reference kernel: the fast kernels read one whole weight array, so a layer
+# whose weight is split (the trainable rows in RAM, the frozen rows in flash) calls the reference
+FAST_TO_REFERENCE = MappingProxyType({
+    "es_conv2d_1x1_int8_fwd": "es_conv2d_int8_fwd",
+    "es_conv2d_rows_int8_fwd": "es_conv2d_int8_fwd",
+    "es_depthwise_conv2d_3x3_int8_fwd": "es_depthwise_conv2d_int8_fwd",
+})
+
+
+def int8_fwd_kernel(n: Node) -> str:
+    """The C function an int8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED forward node calls:
+    the fast variant when there is one for its geometry, else the reference kernel."""
+    a = n.attrs
+    fast = fast_int8_fwd(a["params"], a["w_shape"], a["x_shape"], a["y_shape"])
+    return fast or REFERENCE_INT8_FWD[n.compute]
+
+
 def _conv_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
     a = n.attrs
-    function = "es_conv2d_int8_fwd" if n.compute is C.CONV_2D_INT8_FWD else "es_depthwise_conv2d_int8_fwd"
+    function = int8_fwd_kernel(n)
     bias: Arg = BufferArg(n.inputs[2]) if a["has_bias"] else LiteralArg("NULL")
     args = (
         _conv_int8_struct(n),
@@ -804,7 +851,7 @@ def _fc_int8_fwd(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
         DimsArg(es_dims(a["y_shape"])),
         BufferArg(_out(n)),
     )
-    return (KernelCall("es_fully_connected_int8_fwd", args),)
+    return (KernelCall(int8_fwd_kernel(n), args),)
 
 
 def _fields(params, names: Sequence[str]) -> tuple[tuple[str, str], ...]:  # noqa: ANN001

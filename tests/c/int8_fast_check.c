@@ -1,0 +1,272 @@
+/*
+ * int8_fast_check.c -- every fast int8 kernel against its reference kernel, on the device: the
+ * same pseudo-random cases (odd sizes, batch 2, any stride and padding a kernel accepts, full
+ * int8 inputs, asymmetric offsets, per-channel and extreme requantizations, int32 biases at their
+ * ends, activation clamps) run through both, and the outputs must be equal byte for byte; bytes
+ * past the output must stay untouched. Built for the host and the emulated Cortex-M7 / M4F (the
+ * DSP paths of mac_int8.h), reporting per kernel:
+ *
+ *   @es cases.<kernel> <count>     cases run
+ *   @es differ.<kernel> <count>    cases whose fast output differs from the reference (must be 0)
+ *   @es bits.<kernel> <hash>       FNV-1a of every fast output (the same on every target)
+ *   @es mac.dsp <0|1>              whether the DSP-extension path was compiled in
+ *
+ * plus the same for "requantize": the fast kernels' es_out_requantize against es_mbqm on
+ * random and extreme (accumulator, multiplier, shift) triples. Compiled with
+ * -DES_FAST_CHECK_CONTROL, one output byte of every kernel case is flipped before the comparison:
+ * then every case must differ (the comparison can fail).
+ *
+ * No heap: static buffers, so it runs as bare-metal firmware.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "edgesdk/kernels_int8.h"
+#include "edgesdk/port.h"
+#include "fast_int8.h" /* the fast kernels' output stage (runtime_c/src), checked against es_mbqm */
+
+#define CASES 120
+#define CAP 8192
+#define GUARD 16
+#define MAX_CHANNELS 64
+
+static int8_t g_x[CAP], g_w[CAP], g_ref[CAP + GUARD], g_fast[CAP + GUARD];
+static int32_t g_bias[MAX_CHANNELS], g_mult[MAX_CHANNELS], g_shift[MAX_CHANNELS];
+static uint32_t g_seed = 2463534242u;
+
+static int32_t rnd(int32_t lo, int32_t hi) /* uniform in [lo, hi] */
+{
+    g_seed = es_xorshift32(g_seed);
+    return lo + (int32_t)(g_seed % (uint32_t)(hi - lo + 1));
+}
+
+static void fill(int8_t *p, int32_t count, int32_t lo)
+{
+    for (int32_t i = 0; i < count; ++i) {
+        p[i] = (int8_t)rnd(lo, 127);
+    }
+}
+
+/* Per-channel requantizations and biases; every third case extreme (any multiplier, shifts
+ * -31..30, biases at the int32 ends), where the reference's int32 arithmetic wraps. */
+static void channel_constants(int32_t count, int extreme)
+{
+    for (int32_t i = 0; i < count; ++i) {
+        g_seed = es_xorshift32(g_seed);
+        g_mult[i] = extreme ? (int32_t)(g_seed >> 1) : rnd(1 << 30, INT32_MAX);
+        g_shift[i] = extreme ? rnd(-31, 30) : rnd(-14, 0);
+        g_seed = es_xorshift32(g_seed);
+        g_bias[i] = extreme ? (int32_t)g_seed : rnd(-5000, 5000);
+    }
+    if (extreme && count > 1) {
+        g_bias[0] = INT32_MAX;
+        g_bias[1] = INT32_MIN;
+    }
+}
+
+typedef struct {
+    const char *name;
+    int32_t cases;
+    int32_t differ;
+    uint64_t hash;
+} tally;
+
+static void tally_init(tally *t, const char *name)
+{
+    t->name = name;
+    t->cases = 0;
+    t->differ = 0;
+    t->hash = 14695981039346656037u;
+}
+
+static void prepare_outputs(void)
+{
+    memset(g_ref, 0x5A, sizeof g_ref);
+    memset(g_fast, 0x5A, sizeof g_fast);
+}
+
+/* Compares the two outputs (count bytes) and the guard bytes after them. */
+static void record(tally *t, es_status ref_status, es_status fast_status, int32_t count)
+{
+    int same;
+#if defined(ES_FAST_CHECK_CONTROL)
+    g_fast[rnd(0, count - 1)] ^= 1;
+#endif
+    same = ref_status == ES_OK && fast_status == ES_OK && memcmp(g_ref, g_fast, (size_t)count) == 0;
+    for (int32_t i = count; i < count + GUARD; ++i) {
+        same = same && g_fast[i] == 0x5A;
+    }
+    for (int32_t i = 0; i < count; ++i) {
+        t->hash = (t->hash ^ (uint8_t)g_fast[i]) * 1099511628211u;
+    }
+    t->cases += 1;
+    t->differ += same ? 0 : 1;
+}
+
+static void report(const tally *t)
+{
+    char key[64];
+    const char *parts[3] = {"cases.", "differ.", "bits."};
+    const uint64_t values[3] = {(uint64_t)t->cases, (uint64_t)t->differ, t->hash};
+    for (int i = 0; i < 3; ++i) {
+        size_t n = strlen(parts[i]);
+        memcpy(key, parts[i], n);
+        memcpy(key + n, t->name, strlen(t->name) + 1);
+        es_report_u64(key, values[i]);
+    }
+}
+
+static void common_conv(es_conv2d_int8_params *p)
+{
+    p->input_offset = rnd(0, 3) == 0 ? 128 : rnd(-127, 128);
+    p->output_offset = rnd(-128, 127);
+    p->act_min = rnd(0, 1) ? -128 : rnd(-128, 0);
+    p->act_max = rnd(0, 1) ? 127 : rnd(p->act_min, 127);
+    p->multiplier = g_mult;
+    p->shift = g_shift;
+}
+
+static void pointwise_case(tally *t, int extreme)
+{
+    es_conv2d_int8_params p;
+    es_dims in = {rnd(1, 2), rnd(1, 7), rnd(1, 7), rnd(1, 40)};
+    es_dims w = {rnd(1, 20), 1, 1, 0};
+    es_dims out;
+    const int with_bias = rnd(0, 3) != 0;
+    if (rnd(0, 3) == 0) {
+        in.c = 8 * rnd(1, 2); /* the depths with loops of their own */
+    }
+    w.c = in.c;
+    p.w_tail = NULL; /* one whole weight array */
+    p.w_head_channels = 0;
+    out = in;
+    out.c = w.n;
+    p.stride_h = p.stride_w = 1;
+    p.dilation_h = rnd(1, 2);
+    p.dilation_w = rnd(1, 2);
+    p.pad_top = p.pad_left = 0;
+    common_conv(&p);
+    channel_constants(w.n, extreme);
+    fill(g_x, es_dims_count(&in), -128);
+    fill(g_w, es_dims_count(&w), -127);
+    prepare_outputs();
+    record(t, es_conv2d_int8_fwd(&p, &in, g_x, &w, g_w, with_bias ? g_bias : NULL, &out, g_ref),
+           es_conv2d_1x1_int8_fwd(&p, &in, g_x, &w, g_w, with_bias ? g_bias : NULL, &out, g_fast),
+           es_dims_count(&out));
+}
+
+/* A random window along one axis: stride, pad before (0..k-1) and a valid output size. */
+static void axis(int32_t n_in, int32_t k, int32_t *stride, int32_t *pad, int32_t *n_out)
+{
+    int32_t largest;
+    *stride = rnd(1, 3);
+    *pad = rnd(0, k - 1);
+    largest = (n_in - 1 + *pad) / *stride + 1;
+    *n_out = rnd(0, 1) ? largest : rnd(1, largest);
+}
+
+static void rows_case(tally *t, int extreme)
+{
+    es_conv2d_int8_params p;
+    es_dims in = {rnd(1, 2), rnd(1, 10), rnd(1, 10), rnd(1, 9)};
+    es_dims w = {rnd(1, 7), rnd(1, 4), rnd(1, 4), 0};
+    es_dims out;
+    const int with_bias = rnd(0, 3) != 0;
+    w.c = in.c;
+    p.w_tail = NULL; /* one whole weight array */
+    p.w_head_channels = 0;
+    out.n = in.n;
+    out.c = w.n;
+    p.dilation_h = rnd(1, 2);
+    p.dilation_w = 1;
+    axis(in.h, (w.h - 1) * p.dilation_h + 1, &p.stride_h, &p.pad_top, &out.h);
+    axis(in.w, w.w, &p.stride_w, &p.pad_left, &out.w);
+    common_conv(&p);
+    channel_constants(w.n, extreme);
+    fill(g_x, es_dims_count(&in), -128);
+    fill(g_w, es_dims_count(&w), -127);
+    prepare_outputs();
+    record(t, es_conv2d_int8_fwd(&p, &in, g_x, &w, g_w, with_bias ? g_bias : NULL, &out, g_ref),
+           es_conv2d_rows_int8_fwd(&p, &in, g_x, &w, g_w, with_bias ? g_bias : NULL, &out, g_fast),
+           es_dims_count(&out));
+}
+
+static void depthwise_case(tally *t, int extreme)
+{
+    es_depthwise_conv2d_int8_params p;
+    es_dims in = {rnd(1, 2), rnd(1, 12), rnd(1, 12), rnd(1, 20)};
+    es_dims w = {1, 3, 3, 0};
+    es_dims out;
+    const int with_bias = rnd(0, 3) != 0;
+    w.c = in.c;
+    out.n = in.n;
+    out.c = in.c;
+    axis(in.h, 3, &p.stride_h, &p.pad_top, &out.h);
+    axis(in.w, 3, &p.stride_w, &p.pad_left, &out.w);
+    p.dilation_h = p.dilation_w = 1;
+    p.depth_multiplier = 1;
+    p.input_offset = rnd(0, 3) == 0 ? 128 : rnd(-127, 128);
+    p.output_offset = rnd(-128, 127);
+    p.act_min = rnd(0, 1) ? -128 : rnd(-128, 0);
+    p.act_max = rnd(0, 1) ? 127 : rnd(p.act_min, 127);
+    p.multiplier = g_mult;
+    p.shift = g_shift;
+    channel_constants(w.c, extreme);
+    fill(g_x, es_dims_count(&in), -128);
+    fill(g_w, es_dims_count(&w), -127);
+    prepare_outputs();
+    record(t, es_depthwise_conv2d_int8_fwd(&p, &in, g_x, &w, g_w, with_bias ? g_bias : NULL, &out, g_ref),
+           es_depthwise_conv2d_3x3_int8_fwd(&p, &in, g_x, &w, g_w, with_bias ? g_bias : NULL, &out, g_fast),
+           es_dims_count(&out));
+}
+
+/* es_out_requantize == es_mbqm for every multiplier >= 0 and shift -31..31. */
+static void requantize_cases(tally *t)
+{
+    static const int32_t edges[] = {0, 1, -1, 2, -2, 3, INT32_MAX, INT32_MIN, INT32_MAX - 1, INT32_MIN + 1,
+                                    1 << 30, -(1 << 30), (1 << 30) + 1, -(1 << 30) - 1, 65535, -65536};
+    const int32_t n_edges = (int32_t)(sizeof edges / sizeof edges[0]);
+    for (int32_t i = 0; i < 20000; ++i) {
+        int32_t acc, multiplier, shift, expected, got;
+        es_out_channel ch;
+        g_seed = es_xorshift32(g_seed);
+        acc = i % 4 == 0 ? edges[rnd(0, n_edges - 1)] : (int32_t)g_seed;
+        g_seed = es_xorshift32(g_seed);
+        multiplier = i % 5 == 0 ? (rnd(0, 1) ? INT32_MAX : (i % 3 == 0 ? 0 : 1 << 30)) : (int32_t)(g_seed >> 1);
+        shift = rnd(-31, 31);
+        ch = es_out_channel_of(NULL, &multiplier, &shift, 0, 0, 0);
+        expected = es_mbqm(acc, multiplier, shift);
+        got = es_out_requantize(acc, ch);
+        t->hash = (t->hash ^ (uint32_t)got) * 1099511628211u;
+        t->cases += 1;
+        t->differ += got == expected ? 0 : 1;
+    }
+}
+
+int main(void)
+{
+    tally pointwise, rows, depthwise, requantize;
+    es_port_init();
+    tally_init(&requantize, "requantize");
+    requantize_cases(&requantize);
+    report(&requantize);
+    tally_init(&pointwise, "conv2d_1x1");
+    tally_init(&rows, "conv2d_rows");
+    tally_init(&depthwise, "depthwise_conv2d_3x3");
+    for (int32_t i = 0; i < CASES; ++i) {
+        const int extreme = i % 3 == 0;
+        pointwise_case(&pointwise, extreme);
+        rows_case(&rows, extreme);
+        depthwise_case(&depthwise, extreme);
+    }
+    report(&pointwise);
+    report(&rows);
+    report(&depthwise);
+#if defined(__ARM_FEATURE_DSP)
+    es_report_u64("mac.dsp", 1);
+#else
+    es_report_u64("mac.dsp", 0);
+#endif
+    es_report_port();
+    return 0;
+}
