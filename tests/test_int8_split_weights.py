@@ -401,6 +401,9 @@ def test_generated_split_project_equals_the_reference(model, archive, tmp_path):
         assert np.array_equal(trainer.state[name][value.head_channels :],
                               graph.source.tensor(value.tensor).data[value.head_channels :])
     assert backward_reads == 2  # conv_2d_4 and the classifier (conv_2d_2 is the lowest trained layer)
+    # the 1x1 conv_2d_2 would run the fast pointwise kernel, which reads whole weights only
+    call = next(line for line in source.splitlines() if "conv_2d_2_w, " in line and "_fwd(" in line)
+    assert "es_conv2d_int8_fwd(" in call, call
     state = int(next(m.value for m in project.model.header_macros if m.name == "ES_MODEL_STATE_BYTES"))
     in_ram = sum(v.resident_nbytes for v in graph.values.values()
                  if v.kind.value in ("parameter", "master", "rng_state"))
