@@ -10,7 +10,8 @@ batch, the fused updates' scratch and the rings of fused convolution -> depthwis
 parameters, master copies, runtime) + the stack high-water mark measured by the firmware.
 Instructions are QEMU's (-icount), not M7 cycles. MACs are the training graph's (forward, backward
 and update). Below the table: each selection's one-node floor, the largest inputs + output +
-workspace of a forward node of its training graph (non-resident buffers), and which node.
+workspace of a forward node of its training graph (non-resident buffers: activations and the
+int8 input batch, which the planner places too), and which node.
 
     python benchmarks/int8_memory.py [--steps 2] [--budget 200KB] [--update qas,nearest,fused,nofuse]
 """
@@ -27,6 +28,7 @@ from edgesdk.build import run_firmware
 from edgesdk.build.compiler import compile_firmware, kernel_sources
 from edgesdk.codegen import ProjectOptions, generate_project
 from edgesdk.codegen.planning import PlanRequest
+from edgesdk.errors import PlanError
 from edgesdk.frontend import load_model
 from edgesdk.plan.units import parse_size
 from edgesdk.train.graph import Stage, TrainingGraph, ValueKind
@@ -60,8 +62,8 @@ def plans() -> dict[str, dict[str, dict[str, object]]]:
 
 def forward_floor(graph: TrainingGraph) -> tuple[int, str]:
     """The largest inputs + output + workspace of one forward node of the training step, counting
-    only the buffers the planner places (non-resident: activations, not the input batch or the
-    parameters): no schedule of these kernels goes below it."""
+    only the buffers the planner places (non-resident: activations and the int8 input batch, not
+    the parameters): no schedule of these kernels goes below it."""
     best = (0, "")
     for node in graph.nodes_by_stage(Stage.FORWARD):
         names = {*node.inputs, *([node.output] if node.output is not None else [])}
@@ -105,7 +107,11 @@ def main(steps: int, budget: str | None, update: str) -> None:
                 request = PlanRequest(budget_bytes=parse_size(budget), objective="time", time_limit_s=60.0)
             options = ProjectOptions(trainable=f"sparse:{plan_file}", optimizer="sgd", lr=0.01,
                                      precision="int8", int8_training=update, plan=request)
-            project = generate_project(MODEL, "stm32f746", work / f"p{index}", options)
+            try:
+                project = generate_project(MODEL, "stm32f746", work / f"p{index}", options)
+            except PlanError as error:  # the budget is too small for this selection: say so, go on
+                click.echo(f"{name:30} no plan: {error}")
+                continue
             src = project.directory / "src"
             firmware = compile_firmware(
                 [src / "model.c", MAIN, *kernel_sources()], board="stm32f746", target="emulated",
@@ -131,7 +137,7 @@ def main(steps: int, budget: str | None, update: str) -> None:
                "updates' scratch, the rings of fused convolution -> depthwise nodes; state: int8 / int32 "
                "trainable parameters (a sparsely updated weight whole); other: the runtime's own static data")
     click.echo("one-node floor of the forward (inputs + output + workspace of the largest forward node, "
-               "non-resident buffers):")
+               "non-resident buffers, the input batch among them):")
     for name, floor, node in floors:
         click.echo(f"  {name:30} {floor:8,} B  {node}")
 
