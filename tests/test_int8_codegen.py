@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import struct
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -207,6 +208,27 @@ def test_planned_int8_step_copies_a_batch_from_the_callers_array(sanitized_archi
     values = run_firmware(firmware).check().results.values
     checks = {key: value for key, value in values.items() if key.startswith("check.")}
     assert len(checks) == 7 and all(v == 1 for v in checks.values()), checks
+
+
+def test_the_update_scratch_takes_free_bytes_beside_fused_forward_nodes(tmp_path):
+    """MobileNetV2, classifier only: the fused convolution -> depthwise nodes keep their rings in
+    the layout, so the classifier update's 5 KB chunk scratch needs bytes free only while updates
+    run. Keep-all: the arena is what the layout and the input batch need; planned at the smallest
+    budget: the arena is the plan's, and with the state it fits the budget."""
+    model = FIXTURES / "mobilenetv2_035_96.tflite"
+    options = ProjectOptions(trainable="last:1", optimizer="sgd", lr=0.01, precision="int8")
+    graph = training_graph(load_model(model), options)
+    board = planning_board(load_board("stm32f746"), graph, None)[0]
+    budget = minimal_budget(plan_graph(graph), board, PlanOptions(budget_bytes=1, objective="time"))
+    keep_all = generate_project(model, "stm32f746", tmp_path / "keep_all", options).model
+    assert keep_all.int8.scratch_floats == 5120 // 4
+    batch_end = keep_all.int8.input_offset + graph.value(graph.input).nbytes
+    assert keep_all.arena_size == max(keep_all.layout.size, -(-batch_end // 16) * 16)
+    request = PlanRequest(budget_bytes=budget, objective="time", time_limit_s=20.0)
+    planned = generate_project(model, "stm32f746", tmp_path / "planned", replace(options, plan=request))
+    state = int(next(m.value for m in planned.model.header_macros if m.name == "ES_MODEL_STATE_BYTES"))
+    assert planned.model.arena_size == planned.planned.schedule.figures.arena_bytes
+    assert planned.model.arena_size + state <= budget
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))

@@ -276,7 +276,9 @@ class Int8Assembler(_Assembler):
             size = max(size, _aligned(input_offset + input_value.nbytes, self.alignment))
             busy = [(start, end, input_offset, input_offset + input_value.nbytes) for start, end in windows]
         scratch_bytes = 4 * self._scratch_floats()
-        scratch_times = [(s.time, s.time) for s in self.train.steps if s.node.workspace_bytes]
+        # only the fused updates use it (a fused forward node's ring is a lifetime of the layout)
+        scratch_times = [(s.time, s.time) for s in self.train.steps
+                         if s.node.stage is Stage.UPDATE and s.node.workspace_bytes]
         scratch_offset = free_offset(layout, scratch_times, scratch_bytes, self.alignment, busy)
         size = max(size, _aligned(scratch_offset + scratch_bytes, self.alignment))
         macros = tuple(
