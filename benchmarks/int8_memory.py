@@ -24,12 +24,15 @@ import tempfile
 from pathlib import Path
 
 import click
+from edgesdk.boards import Board, load_board
 from edgesdk.build import run_firmware
 from edgesdk.build.compiler import compile_firmware, kernel_sources
 from edgesdk.codegen import ProjectOptions, generate_project
 from edgesdk.codegen.planning import PlanRequest
+from edgesdk.codegen.swap import with_swap_region
 from edgesdk.errors import PlanError
 from edgesdk.frontend import load_model
+from edgesdk.plan.schedule import Schedule
 from edgesdk.plan.units import parse_size
 from edgesdk.train.graph import Stage, TrainingGraph, ValueKind
 from edgesdk.train.spec import PARAMETERIZED, layer_label
@@ -73,6 +76,22 @@ def forward_floor(graph: TrainingGraph) -> tuple[int, str]:
     return best
 
 
+def emulated_board(project) -> Board:  # type: ignore[no-untyped-def]
+    """The STM32F746 as its QEMU stand-in links it: with the simulated flash of a plan that pages
+    outside the board's RAM (as the device's external flash)."""
+    board = load_board("stm32f746")
+    swap = project.manifest.data.get("emulated_swap")
+    return board if swap is None else with_swap_region(board, int(swap["origin"]), int(swap["size_bytes"]))
+
+
+def plan_words(schedule: Schedule) -> str:
+    """What a planned step does besides computing every node once."""
+    figures = schedule.figures
+    paged = sum(figures.paged_out_bytes.values())
+    return (f"plan ({schedule.kind}): {figures.recomputations} recomputations, {paged:,} B paged out "
+            f"per step, arena {figures.arena_bytes:,} B")
+
+
 def macro(project, name: str) -> int:  # type: ignore[no-untyped-def]
     return int(next(m.value for m in project.model.header_macros if m.name == name))
 
@@ -114,7 +133,7 @@ def main(steps: int, budget: str | None, update: str) -> None:
                 continue
             src = project.directory / "src"
             firmware = compile_firmware(
-                [src / "model.c", MAIN, *kernel_sources()], board="stm32f746", target="emulated",
+                [src / "model.c", MAIN, *kernel_sources()], board=emulated_board(project), target="emulated",
                 out_dir=work / f"fw{index}", include_dirs=[src], defines=[f"BENCH_STEPS={steps}"],
             )
             report = firmware.report()
@@ -133,6 +152,8 @@ def main(steps: int, budget: str | None, update: str) -> None:
                 f"{peak / 1024 - MCUNETV3_KB:+7.1f}K {instructions:12,} {macs:11,} "
                 f"{instructions / macs:9.2f} {forward:13.2f}"
             )
+            if project.planned is not None:
+                click.echo(f"{'':30} {plan_words(project.planned.schedule)}")
     click.echo("arena: activations (int8), gradients (float32), the int8 input batch, the fused "
                "updates' scratch, the rings of fused convolution -> depthwise nodes; state: int8 / int32 "
                "trainable parameters (a sparsely updated weight whole); other: the runtime's own static data")
