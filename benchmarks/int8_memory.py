@@ -10,7 +10,8 @@ batch, the fused updates' scratch and the rings of fused convolution -> depthwis
 parameters, master copies, runtime) + the stack high-water mark measured by the firmware.
 Instructions are QEMU's (-icount), not M7 cycles. MACs are the training graph's (forward, backward
 and update). Below the table: each selection's one-node floor, the largest inputs + output +
-workspace of a forward node of its training graph (non-resident buffers), and which node.
+workspace of a forward node of its training graph (non-resident buffers: activations and the
+int8 input batch, which the planner places too), and which node.
 
     python benchmarks/int8_memory.py [--steps 2] [--budget 200KB] [--update qas,nearest,fused,nofuse]
 """
@@ -23,11 +24,15 @@ import tempfile
 from pathlib import Path
 
 import click
+from edgesdk.boards import Board, load_board
 from edgesdk.build import run_firmware
 from edgesdk.build.compiler import compile_firmware, kernel_sources
 from edgesdk.codegen import ProjectOptions, generate_project
 from edgesdk.codegen.planning import PlanRequest
+from edgesdk.codegen.swap import with_swap_region
+from edgesdk.errors import PlanError
 from edgesdk.frontend import load_model
+from edgesdk.plan.schedule import Schedule
 from edgesdk.plan.units import parse_size
 from edgesdk.train.graph import Stage, TrainingGraph, ValueKind
 from edgesdk.train.spec import PARAMETERIZED, layer_label
@@ -60,8 +65,8 @@ def plans() -> dict[str, dict[str, dict[str, object]]]:
 
 def forward_floor(graph: TrainingGraph) -> tuple[int, str]:
     """The largest inputs + output + workspace of one forward node of the training step, counting
-    only the buffers the planner places (non-resident: activations, not the input batch or the
-    parameters): no schedule of these kernels goes below it."""
+    only the buffers the planner places (non-resident: activations and the int8 input batch, not
+    the parameters): no schedule of these kernels goes below it."""
     best = (0, "")
     for node in graph.nodes_by_stage(Stage.FORWARD):
         names = {*node.inputs, *([node.output] if node.output is not None else [])}
@@ -69,6 +74,22 @@ def forward_floor(graph: TrainingGraph) -> tuple[int, str]:
         live = sum(v.nbytes for v in placed if not v.resident and v.kind is not ValueKind.CONSTANT)
         best = max(best, (live + node.workspace_bytes, node.name))
     return best
+
+
+def emulated_board(project) -> Board:  # type: ignore[no-untyped-def]
+    """The STM32F746 as its QEMU stand-in links it: with the simulated flash of a plan that pages
+    outside the board's RAM (as the device's external flash)."""
+    board = load_board("stm32f746")
+    swap = project.manifest.data.get("emulated_swap")
+    return board if swap is None else with_swap_region(board, int(swap["origin"]), int(swap["size_bytes"]))
+
+
+def plan_words(schedule: Schedule) -> str:
+    """What a planned step does besides computing every node once."""
+    figures = schedule.figures
+    paged = sum(figures.paged_out_bytes.values())
+    return (f"plan ({schedule.kind}): {figures.recomputations} recomputations, {paged:,} B paged out "
+            f"per step, arena {figures.arena_bytes:,} B")
 
 
 def macro(project, name: str) -> int:  # type: ignore[no-untyped-def]
@@ -105,10 +126,14 @@ def main(steps: int, budget: str | None, update: str) -> None:
                 request = PlanRequest(budget_bytes=parse_size(budget), objective="time", time_limit_s=60.0)
             options = ProjectOptions(trainable=f"sparse:{plan_file}", optimizer="sgd", lr=0.01,
                                      precision="int8", int8_training=update, plan=request)
-            project = generate_project(MODEL, "stm32f746", work / f"p{index}", options)
+            try:
+                project = generate_project(MODEL, "stm32f746", work / f"p{index}", options)
+            except PlanError as error:  # the budget is too small for this selection: say so, go on
+                click.echo(f"{name:30} no plan: {error}")
+                continue
             src = project.directory / "src"
             firmware = compile_firmware(
-                [src / "model.c", MAIN, *kernel_sources()], board="stm32f746", target="emulated",
+                [src / "model.c", MAIN, *kernel_sources()], board=emulated_board(project), target="emulated",
                 out_dir=work / f"fw{index}", include_dirs=[src], defines=[f"BENCH_STEPS={steps}"],
             )
             report = firmware.report()
@@ -127,12 +152,14 @@ def main(steps: int, budget: str | None, update: str) -> None:
                 f"{peak / 1024 - MCUNETV3_KB:+7.1f}K {instructions:12,} {macs:11,} "
                 f"{instructions / macs:9.2f} {forward:13.2f}"
             )
+            if project.planned is not None:
+                click.echo(f"{'':30} {plan_words(project.planned.schedule)}")
     click.echo("arena: activations (int8), gradients (float32), the int8 input batch, the fused "
                "updates' scratch, the rings of fused convolution -> depthwise nodes; state: int8 / int32 "
                "trainable parameters (a sparse conv / FC weight: its trainable rows only, the frozen rows "
                "stay in flash); other: the runtime's own static data")
     click.echo("one-node floor of the forward (inputs + output + workspace of the largest forward node, "
-               "non-resident buffers):")
+               "non-resident buffers, the input batch among them):")
     for name, floor, node in floors:
         click.echo(f"  {name:30} {floor:8,} B  {node}")
 

@@ -14,12 +14,15 @@ from codegen_support import FIXTURES
 from edgesdk.boards import load_board
 from edgesdk.cli import main
 from edgesdk.codegen import ProjectOptions, compile_project, generate_project
-from edgesdk.codegen.planning import PlanRequest, default_tier
+from edgesdk.codegen.planning import PlanRequest, default_tier, planning_board
 from edgesdk.codegen.project import training_graph
 from edgesdk.codegen.report import symbol_sizes
 from edgesdk.codegen.swap import board_driver
 from edgesdk.frontend import load_model
+from edgesdk.plan.planner import PlanOptions, minimal_budget
 from edgesdk.plan.schedule import Schedule
+from edgesdk.plan.training import plan_graph
+from schedule_support import resident_input_view
 
 SMALL_CNN = FIXTURES / "small_cnn_int8.tflite"
 
@@ -108,6 +111,28 @@ def test_mistakes_get_messages(tmp_path: Path) -> None:
     _error(code, stderr, "give a RAM budget with --budget")
     code, _, stderr = _cli("build", SMALL_CNN, "--budget", "lots", "-o", out)
     _error(code, stderr, "cannot read the size 'lots'")
+
+
+def test_int8_smallest_budget_no_longer_counts_the_input_batch(tmp_path: Path) -> None:
+    """An int8 build whose budget is too small is told the smallest budget of the planner's view,
+    in which the int8 input batch is a buffer of the plan (dead after the first convolution when
+    only the classifier trains) rather than resident state: lower by the batch's 3 KB."""
+    options = ProjectOptions(trainable="last:1", optimizer="sgd", precision="int8")
+    graph = training_graph(load_model(SMALL_CNN), options)
+    board = planning_board(load_board("stm32f746"), graph, None)[0]
+    probe = PlanOptions(budget_bytes=1)
+    smallest = minimal_budget(plan_graph(graph), board, probe)
+    resident_view = minimal_budget(resident_input_view(graph), board, probe)
+    batch = graph.value(graph.input).nbytes
+    assert smallest is not None and resident_view is not None
+    assert batch - 1024 <= resident_view - smallest <= batch, (smallest, resident_view)
+    result = CliRunner().invoke(main, [
+        "build", str(SMALL_CNN), "--board", "stm32f746", "--precision", "int8", "--trainable", "last:1",
+        "--budget", "4KB", "-o", str(tmp_path / "fw"),
+    ])
+    kb = f"{-(-smallest * 10 // 1024) / 10:.1f} KB"
+    _error(result.exit_code, result.stderr, f"the smallest budget this graph fits is {kb}",
+           f"resident state {-(-plan_graph(graph).total_resident_bytes * 10 // 1024) / 10:.1f} KB")
 
 
 def test_default_tiers() -> None:

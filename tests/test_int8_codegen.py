@@ -15,25 +15,32 @@ from __future__ import annotations
 
 import json
 import struct
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from codegen_support import FIXTURES, runtime_archive
+from edgesdk.boards import load_board
 from edgesdk.build import run_firmware
 from edgesdk.build.compiler import compile_firmware
 from edgesdk.build.protocol import Results
 from edgesdk.codegen import GeneratedProject, ProjectOptions, compile_project, generate_project
 from edgesdk.codegen.data import pseudo_random_batches
-from edgesdk.codegen.planning import PlanRequest
+from edgesdk.codegen.planning import PlanRequest, planning_board
+from edgesdk.codegen.project import training_graph
 from edgesdk.export.image import read_image, write_image
 from edgesdk.frontend import load_model
+from edgesdk.plan.planner import PlanOptions, minimal_budget
+from edgesdk.plan.training import plan_graph
 from edgesdk.reference import ReferenceTrainer
 from edgesdk.train.spec import PARAMETERIZED, layer_label
+from schedule_support import resident_input_view
 
 HERE = Path(__file__).resolve().parent
 DIGITS = HERE.parent / "examples" / "digits" / "model" / "digits_cnn.tflite"
 API_CHECK = HERE / "c" / "model_api_check.c"
+INPUT_COPY_CHECK = HERE / "c" / "int8_input_copy_check.c"
 MODELS = {
     "small_cnn": FIXTURES / "small_cnn_int8.tflite",
     "float_io": FIXTURES / "small_cnn_float_io.tflite",
@@ -119,6 +126,110 @@ def build_and_compare(
     output = trainer.infer(batches[-1][0]).reshape(-1)
     assert np.array_equal(device_output(project, results).reshape(-1), output), where
     return project, results, trainer
+
+
+def tight_budget(trainable: str) -> tuple[int, int]:
+    """For the small CNN trained with ``trainable`` on the host: the smallest budget of the
+    planner's view (the input batch a node of the plan) and of the view that counted the batch as
+    resident all step (tests/schedule_support.py), both from the planner's own search."""
+    options = ProjectOptions(trainable=trainable, optimizer="sgd", lr=0.05, precision="int8")
+    graph = training_graph(load_model(MODELS["small_cnn"]), options)
+    board = planning_board(load_board("host"), graph, None)[0]
+    probe = PlanOptions(budget_bytes=1, objective="time")
+    smallest = minimal_budget(plan_graph(graph), board, probe)
+    return smallest, minimal_budget(resident_input_view(graph), board, probe)
+
+
+def input_lifetimes(project: GeneratedProject) -> list[tuple[str, int]]:
+    """(instruction, arena offset) of every instruction of the plan on the input batch."""
+    instructions = project.planned.schedule.instructions
+    return [(ins.op, ins.arena_offset) for ins in instructions if ins.node == "input"]
+
+
+@pytest.mark.parametrize("trainable", ["last:1", "all"])
+def test_planned_int8_step_below_the_resident_input_budget(trainable, archive, tmp_path):
+    """The input batch is an arena buffer of the plan, not resident state: the smallest budget is
+    below the one of the view that held the batch all step, and a plan at it builds and gives the
+    reference's losses, parameter image and inference output. With the classifier alone training,
+    the batch is dead after the first convolution; with every layer training, the first layer's
+    update reads it at the end of the step, and the plan pages it out after the first convolution
+    and back in at another offset (so the update reads the paged-in copy)."""
+    budget, resident_view = tight_budget(trainable)
+    batch = 32 * 32 * 3
+    assert batch - 128 <= resident_view - budget <= batch, (budget, resident_view)
+    request = PlanRequest(budget_bytes=budget, objective="time", time_limit_s=20.0)
+    project, _, _ = build_and_compare(MODELS["small_cnn"], tmp_path / "fw", archive, trainable=trainable,
+                                      plan=request)
+    lifetimes = input_lifetimes(project)
+    assert project.planned.schedule.instructions[0].node == "input"
+    assert project.model.int8.input_scheduled and project.model.int8.input_offset == lifetimes[0][1]
+    assert project.model.train_arena_bytes <= budget - project.planned.schedule.resident_bytes
+    ops = [op for op, _ in lifetimes]
+    if trainable == "all":
+        assert ops == ["compute", "page_out", "free", "page_in", "free"], ops
+        assert lifetimes[3][1] != lifetimes[0][1]
+    else:
+        assert ops == ["compute", "free"], ops
+
+
+@pytest.mark.parametrize("trainable", ["last:1", "all"])
+def test_planned_inference_leaves_the_input_region_alone(trainable, tmp_path):
+    """es_infer(x) quantizes x into es_input_int8(), then inference reads it: after a planned step,
+    no inference buffer overlaps that region until the last read of the input."""
+    budget, _ = tight_budget(trainable)
+    options = ProjectOptions(trainable=trainable, precision="int8",
+                             plan=PlanRequest(budget_bytes=budget, objective="time", time_limit_s=20.0))
+    project = generate_project(MODELS["small_cnn"], "host", tmp_path / "fw", options)
+    model, graph = project.model, project.graph
+    region = (model.int8.input_offset, model.int8.input_offset + graph.value(graph.input).nbytes)
+    first_read = model.train_end + 1
+    last_read = first_read + max(i for i, n in enumerate(graph.inference_nodes) if graph.input in n.inputs)
+    infer = [p for p in model.layout.placements if p.lifetime.start > model.train_end]
+    assert infer
+    for placement in infer:
+        if placement.lifetime.start <= last_read:
+            assert placement.end_offset <= region[0] or region[1] <= placement.offset, placement
+
+
+def test_planned_int8_step_copies_a_batch_from_the_callers_array(sanitized_archive, tmp_path):
+    """A planned step reads the batch from the arena: es_train_step_int8 with the batch in the
+    caller's array (copied in first, the array left alone) gives the bits of the same batches
+    written into es_input_int8(), losses, parameters and inference alike; the plan pages the
+    batch. Under ASan + UBSan."""
+    budget, _ = tight_budget("all")
+    options = ProjectOptions(trainable="all", optimizer="sgd", lr=0.05, precision="int8",
+                             plan=PlanRequest(budget_bytes=budget, objective="time", time_limit_s=20.0))
+    project = generate_project(MODELS["small_cnn"], "host", tmp_path / "project", options)
+    assert "page_in" in [op for op, _ in input_lifetimes(project)]
+    firmware = compile_firmware(
+        [project.directory / "src" / "model.c", INPUT_COPY_CHECK, sanitized_archive],
+        board="host", out_dir=tmp_path / "check", include_dirs=[project.directory / "src"],
+        with_port=False, sanitize=True,
+    )
+    values = run_firmware(firmware).check().results.values
+    checks = {key: value for key, value in values.items() if key.startswith("check.")}
+    assert len(checks) == 7 and all(v == 1 for v in checks.values()), checks
+
+
+def test_the_update_scratch_takes_free_bytes_beside_fused_forward_nodes(tmp_path):
+    """MobileNetV2, classifier only: the fused convolution -> depthwise nodes keep their rings in
+    the layout, so the classifier update's 5 KB chunk scratch needs bytes free only while updates
+    run. Keep-all: the arena is what the layout and the input batch need; planned at the smallest
+    budget: the arena is the plan's, and with the state it fits the budget."""
+    model = FIXTURES / "mobilenetv2_035_96.tflite"
+    options = ProjectOptions(trainable="last:1", optimizer="sgd", lr=0.01, precision="int8")
+    graph = training_graph(load_model(model), options)
+    board = planning_board(load_board("stm32f746"), graph, None)[0]
+    budget = minimal_budget(plan_graph(graph), board, PlanOptions(budget_bytes=1, objective="time"))
+    keep_all = generate_project(model, "stm32f746", tmp_path / "keep_all", options).model
+    assert keep_all.int8.scratch_floats == 5120 // 4
+    batch_end = keep_all.int8.input_offset + graph.value(graph.input).nbytes
+    assert keep_all.arena_size == max(keep_all.layout.size, -(-batch_end // 16) * 16)
+    request = PlanRequest(budget_bytes=budget, objective="time", time_limit_s=20.0)
+    planned = generate_project(model, "stm32f746", tmp_path / "planned", replace(options, plan=request))
+    state = int(next(m.value for m in planned.model.header_macros if m.name == "ES_MODEL_STATE_BYTES"))
+    assert planned.model.arena_size == planned.planned.schedule.figures.arena_bytes
+    assert planned.model.arena_size + state <= budget
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))

@@ -68,6 +68,19 @@ def test_the_second_order_beats_largest_first() -> None:
     assert best.size == best.peak == 176 and best.order == "area"
 
 
+def test_reserved_bytes_are_kept_free_while_reserved() -> None:
+    """A reserved region (bytes someone else fills, e.g. an input batch) is avoided by every
+    lifetime live at the same time and reused by the others; it is not part of the layout."""
+    reserved = [Placement(Lifetime("batch", 0, 2, 64), 32)]
+    items = [Lifetime("a", 0, 1, 32), Lifetime("b", 1, 2, 48), Lifetime("c", 3, 4, 128)]
+    layout = greedy_layout(items, reserved=reserved)
+    check_layout(layout)
+    offsets = {p.lifetime.buffer: p.offset for p in layout.placements}
+    assert offsets == {"a": 0, "b": 96, "c": 0} and layout.size == 144
+    assert {p.lifetime.buffer for p in layout.placements} == {"a", "b", "c"}
+    assert _layout(items).of("b")[0].offset == 0  # without the reservation b takes 16 of its bytes
+
+
 def test_several_lifetimes_of_one_buffer() -> None:
     # x is freed, something big takes its place, x comes back (recomputed or paged in) elsewhere
     items = [

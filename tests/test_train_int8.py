@@ -138,7 +138,7 @@ def test_master_copy_and_rng_state_values(cnn) -> None:  # type: ignore[no-untyp
     assert tg.values["depthwise_conv_2d_1.w"].head_channels is None
     params = 4 * 72 + 16 * 4 + 9 * 8
     masters = 4 * (4 * 72 + 16 + 9 * 4)
-    inputs = 32 * 32 * 3 + 4 + 4  # int8 image, label, loss
+    inputs = 4 + 4  # label, loss (the int8 image is an arena buffer)
     assert tg.resident_bytes == params + masters + inputs
     stochastic = build_training_graph(cnn, trainable=spec, precision="int8", int8_training="stochastic")
     assert stochastic.values["rng"].kind is ValueKind.RNG_STATE and stochastic.values["rng"].nbytes == 4
@@ -187,6 +187,55 @@ def test_planner_view_of_an_int8_graph(cnn) -> None:  # type: ignore[no-untyped-
     assert by_name["conv_2d_4.fwd"]["macs"] == fwd["conv_2d_4.fwd"]["macs"]
     assert fwd["conv_2d_0.fwd"]["output_bytes"] == 4 * by_name["conv_2d_0.fwd"]["output_bytes"]
     assert "precision int8 (qas, nearest, fused)" in tg.summary()
+
+
+def _old_resident(tg) -> int:  # type: ignore[no-untyped-def]
+    """Resident bytes when every input batch was resident: the resident values and the input."""
+    return sum(v.nbytes for v in tg.values.values() if v.resident or v.kind is ValueKind.INPUT)
+
+
+def test_the_planner_sees_the_int8_input_batch_as_a_buffer(cnn, float_io) -> None:  # type: ignore[no-untyped-def]
+    """An int8 graph with an int8 input: the batch is a node of the planner's view (first, free to
+    run, not recomputable), its readers depend on it, and it is no longer resident state. A float
+    input (the caller's array, quantized by a node) and fp32 graphs keep the old view."""
+    tg = build_training_graph(cnn, trainable="all", precision="int8", batch=2)
+    batch = 2 * 32 * 32 * 3
+    assert not tg.value("input").resident and tg.value("input").nbytes == batch
+    plan = tg.to_planner_dict()
+    first = plan["nodes"][0]
+    assert first == {"name": "input", "kind": "forward", "macs": 0, "output_bytes": batch,
+                     "workspace_bytes": 0, "deps": [], "compute_cycles": 0, "recomputable": False}
+    readers = [n["name"] for n in plan["nodes"] if "input" in n["deps"]]
+    assert readers == [n.name for n in tg.nodes if "input" in n.inputs]
+    assert readers == ["conv_2d_0.fwd", "conv_2d_0.bwd_w_qas"]  # the first layer's update reads it too
+    assert plan["resident_bytes"] == tg.resident_bytes == _old_resident(tg) - batch
+    assert [n["name"] for n in plan["nodes"][1:]] == [n.name for n in tg.nodes]
+    node = tg.input_node
+    assert node is not None and node.compute is Compute.INPUT and node.output == "input" and node.inputs == ()
+    assert tg.scheduled_nodes == (node, *tg.nodes)
+    last = build_training_graph(cnn, trainable="last:1", precision="int8")
+    assert [n["name"] for n in last.to_planner_dict()["nodes"] if "input" in n["deps"]] == ["conv_2d_0.fwd"]
+    for other in (build_training_graph(float_io, precision="int8"), build_training_graph(cnn, batch=2)):
+        exported = other.to_planner_dict()
+        assert other.input_node is None and other.value("input").resident
+        assert "input" not in {n["name"] for n in exported["nodes"]}
+        assert all("input" not in n["deps"] for n in exported["nodes"])
+        assert exported["resident_bytes"] == other.resident_bytes == _old_resident(other)
+
+
+def test_a_schedule_runs_the_input_node_first_and_once(cnn) -> None:  # type: ignore[no-untyped-def]
+    tg = build_training_graph(cnn, trainable="all", precision="int8")
+    order = [n.name for n in tg.nodes]
+    tg.check_schedule(["input", *order])  # a planner's schedule
+    tg.check_schedule(order)  # the reference's: the batch is given
+    with pytest.raises(ValueError, match="input runs after other nodes"):
+        tg.check_schedule([order[0], "input", *order[1:]])
+    with pytest.raises(ValueError, match="input runs after other nodes; the caller's batch"):
+        tg.check_schedule(["input", *order[:1], "input", *order[1:]])  # it cannot be recomputed
+    fp32 = build_training_graph(cnn)
+    fp32.check_schedule([n.name for n in fp32.nodes])
+    with pytest.raises(ValueError, match="'input' is not a node"):
+        fp32.check_schedule(["input", *[n.name for n in fp32.nodes]])
 
 
 def test_int8_options_parse_and_refuse() -> None:

@@ -29,7 +29,7 @@ import numpy as np
 
 from edgesdk import ir
 from edgesdk.codegen import kernels as K
-from edgesdk.codegen.layout import ArenaLayout
+from edgesdk.codegen.layout import ArenaLayout, Lifetime, Placement
 from edgesdk.codegen.model import (
     ConstArray,
     Macro,
@@ -79,6 +79,8 @@ class Int8Section:
     scratch_floats: int  # es_qas_scratch elements (0: no fused update)
     scratch_offset: int  # its place in the arena (bytes): free whenever a fused update runs
     input_offset: int  # the arena's input region (the float API's quantized batch, es_input_int8)
+    input_scheduled: bool  # the region is the planner's input node (its first lifetime): the steps
+    # read the batch from the arena, so es_train_step_int8 copies x there unless x is es_input_int8()
     state_init: tuple[RenderedCall, ...]  # master copies from their parameters
     rng: tuple[tuple[str, str], ...]  # (array, C literal of its start state)
     input: IoQuant | None  # the model input is int8: es_train_step / es_infer quantize x
@@ -287,14 +289,19 @@ class Int8Assembler(_Assembler):
         # else is live while they are used (the arena grows only when no such place exists)
         layout, size = source.layout, source.arena_size
         input_offset, busy = 0, []
-        if input_value.dtype is ir.DType.INT8:
+        scheduled_input = self._scheduled_input()
+        if scheduled_input is not None:  # a lifetime of the schedule's layout: nothing to find
+            input_offset = scheduled_input.offset
+        elif not input_value.resident:
             reads = (_reads(self.train, graph.input), _reads(self.infer, graph.input))
             windows = [window for window in reads if window is not None]
             input_offset = free_offset(layout, windows, input_value.nbytes, self.alignment)
             size = max(size, _aligned(input_offset + input_value.nbytes, self.alignment))
             busy = [(start, end, input_offset, input_offset + input_value.nbytes) for start, end in windows]
         scratch_bytes = 4 * self._scratch_floats()
-        scratch_times = [(s.time, s.time) for s in self.train.steps if s.node.workspace_bytes]
+        # only the fused updates use it (a fused forward node's ring is a lifetime of the layout)
+        scratch_times = [(s.time, s.time) for s in self.train.steps
+                         if s.node.stage is Stage.UPDATE and s.node.workspace_bytes]
         scratch_offset = free_offset(layout, scratch_times, scratch_bytes, self.alignment, busy)
         size = max(size, _aligned(scratch_offset + scratch_bytes, self.alignment))
         macros = tuple(
@@ -306,6 +313,7 @@ class Int8Assembler(_Assembler):
             scratch_floats=self._scratch_floats(),
             scratch_offset=scratch_offset,
             input_offset=input_offset,
+            input_scheduled=scheduled_input is not None,
             state_init=self.state_init,
             rng=self.rng,
             input=self._io(input_value) if input_value.dtype is ir.DType.INT8 else None,
@@ -322,6 +330,24 @@ class Int8Assembler(_Assembler):
             output_ctype=CTYPES[output_value.dtype],
             api_suffix="_int8" if typed else "",
         )
+
+    def _scheduled_input(self) -> Placement | None:
+        """The input batch's first lifetime in a planner schedule's layout (None: keep-all, or the
+        input is the caller's array): es_input_int8() points there, where the step starts."""
+        if self.train_layout is None or self.graph.input_node is None:
+            return None
+        first = min(self.train_layout.of(self.graph.input), key=lambda p: p.lifetime.start)
+        assert first.lifetime.start == self.train.start, "the input node runs first"
+        return first
+
+    def _infer_reserved(self) -> tuple[Placement, ...]:
+        """Inference after a planned step reads x where the caller put it, often es_input_int8():
+        its buffers keep off that region until the input's last read."""
+        first = self._scheduled_input()
+        window = _reads(self.infer, self.graph.input)
+        if first is None or window is None:
+            return ()
+        return (Placement(Lifetime(self.graph.input, *window, first.lifetime.size), first.offset),)
 
     def _io(self, value: Value) -> IoQuant:
         assert value.tensor is not None

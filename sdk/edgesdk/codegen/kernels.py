@@ -1231,8 +1231,14 @@ def _out(node: Node) -> str:
     return node.output
 
 
+def _no_call(node: Node, source: ir.Graph | None = None) -> tuple[KernelCall, ...]:
+    """The input batch in the arena: the caller wrote it before the step (no code)."""
+    return ()
+
+
 KERNEL_CALLS: Mapping[Compute, Callable[[Node, ir.Graph | None], tuple[KernelCall, ...]]] = MappingProxyType(
     {
+        C.INPUT: _no_call,
         C.CONV_2D_FWD: _conv_fwd,
         C.DEPTHWISE_CONV_2D_FWD: _conv_fwd,
         C.FULLY_CONNECTED_FWD: _fc_fwd,

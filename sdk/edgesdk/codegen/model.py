@@ -26,7 +26,7 @@ import numpy as np
 
 from edgesdk import __version__, ir
 from edgesdk.codegen import kernels as K
-from edgesdk.codegen.layout import DEFAULT_ALIGNMENT, ArenaLayout, combine, greedy_layout
+from edgesdk.codegen.layout import DEFAULT_ALIGNMENT, ArenaLayout, Placement, combine, greedy_layout
 from edgesdk.codegen.names import Namer
 from edgesdk.codegen.params_image import DTYPES as IMAGE_DTYPES
 from edgesdk.codegen.params_image import image_offsets
@@ -309,12 +309,16 @@ class ModelFacts:
 # ---------------------------------------------------------------- the assembler
 
 
-def in_arena(graph: TrainingGraph, name: str, program: str = "train") -> bool:
-    """Does value ``name`` live in the arena in ``program`` ("train" or "infer")? Inputs, labels,
-    the loss, constants and resident values do not; nor does the inference output (the caller's
-    ``out``)."""
+def in_arena(graph: TrainingGraph, name: str, program: str = "train", scheduled: bool = False) -> bool:
+    """Is value ``name`` a lifetime of the arena layout in ``program`` ("train" or "infer")?
+    Labels, the loss, constants and resident values are not; nor is the inference output (the
+    caller's ``out``). The input batch is one only in the training program of a planner schedule
+    (``scheduled``) whose graph keeps it in the arena (int8): there its lifetimes are the input
+    node's. Keep-all int8 builds place it after the layout (:mod:`edgesdk.codegen.int8`)."""
     value = graph.value(name)
-    if value.kind in (ValueKind.INPUT, ValueKind.LABEL, ValueKind.LOSS, ValueKind.CONSTANT):
+    if value.kind is ValueKind.INPUT:
+        return scheduled and program == "train" and not value.resident
+    if value.kind in (ValueKind.LABEL, ValueKind.LOSS, ValueKind.CONSTANT):
         return False
     if value.resident:
         return False
@@ -409,7 +413,7 @@ class _Assembler:
         return self.graph.value(name)
 
     def _in_arena(self, name: str, program: str) -> bool:
-        return in_arena(self.graph, name, program)
+        return in_arena(self.graph, name, program, scheduled=self.train_layout is not None)
 
     # ------------------------------------------------------------ driver
     def run(self) -> ModelSource:
@@ -425,7 +429,8 @@ class _Assembler:
             ) + workspace_lifetimes(self.train)
             layout = greedy_layout(train_lifetimes + infer_lifetimes, self.alignment)
         else:
-            layout = combine([self.train_layout, greedy_layout(infer_lifetimes, self.alignment)])
+            infer_layout = greedy_layout(infer_lifetimes, self.alignment, reserved=self._infer_reserved())
+            layout = combine([self.train_layout, infer_layout])
         arena = self._arena_buffers(layout)
         self.pagers = {tier.name: self._pager(index, tier) for index, tier in enumerate(self.swap)}
         rendered = (self._step(step, "train", layout) for step in self.train.steps)
@@ -482,6 +487,11 @@ class _Assembler:
             saved.append(SavedParam(array.name, value.name, at, value.size, value.shape, value.tensor, code,
                                     tail or "NULL", head))
         return saved, size
+
+    def _infer_reserved(self) -> tuple[Placement, ...]:
+        """Arena bytes inference must leave alone while it runs after a planned training step (none
+        here; int8 builds keep the input batch's region)."""
+        return ()
 
     def _check_programs(self) -> None:
         for program in (self.train, self.infer):
@@ -611,13 +621,13 @@ class _Assembler:
 
     def _buffer(self, value: str, program: str, time: int, layout: ArenaLayout, written: bool = False) -> str:
         kind = self._value(value).kind
+        if self._in_arena(value, program):
+            placement = layout.locate(value, time, written=written)
+            return self.arena_names[(value, placement.lifetime.start)]
         if kind is ValueKind.INPUT:
             return "x"
         if kind is ValueKind.LABEL:
             return "labels"
-        if self._in_arena(value, program):
-            placement = layout.locate(value, time, written=written)
-            return self.arena_names[(value, placement.lifetime.start)]
         if program == "infer" and value in self.outputs:
             return "out"
         if value in self.static_names:
@@ -629,6 +639,8 @@ class _Assembler:
         if not step.action.runs_kernel:
             return self._memory_step(step, program, layout)
         node = step.node
+        if node.compute is K.C.INPUT:
+            return self._input_step(step, program, layout)
         calls = tuple(
             self._call(call, program, step.time, layout, node)
             for call in K.kernel_calls(node, self.graph.source)
@@ -650,6 +662,13 @@ class _Assembler:
             summary = "recompute " + summary
         stage, kernel = node.stage.value, node.compute.value
         return RenderedStep(step.time, node.name, stage, kernel, summary, calls, traced, step.action.value)
+
+    def _input_step(self, step: Step, program: str, layout: ArenaLayout) -> RenderedStep:
+        """The input node's run: a comment only (the step's entry put the batch there)."""
+        node = step.node
+        buffer = self._buffer(self.graph.input, program, step.time, layout, written=True)
+        summary = f"{node.name}: the caller's batch, at {buffer} (es_input_int8) since the step began"
+        return RenderedStep(step.time, node.name, node.stage.value, node.compute.value, summary, (), None)
 
     def _memory_step(self, step: Step, program: str, layout: ArenaLayout) -> RenderedStep:
         """A page-out, page-in (+ drop after the copy's last read) or free of a node's buffer."""

@@ -141,8 +141,9 @@ def all_lifetimes(
 
 def scheduled_programs(graph: TrainingGraph, schedule: Schedule) -> tuple[Program, Program]:
     """The training program of ``schedule`` (one step per instruction) and the inference program
-    after it on the timeline."""
-    nodes = {node.name: node for node in graph.nodes}
+    after it on the timeline. The input node of an int8 graph (``TrainingGraph.input_node``) is a
+    step like any other: its compute runs no kernel, its page-outs and page-ins call the pager."""
+    nodes = {node.name: node for node in graph.scheduled_nodes}
     steps = []
     for time, ins in enumerate(schedule.instructions):
         node = nodes.get(ins.node)
@@ -172,9 +173,10 @@ def schedule_arena(
 ) -> ArenaLayout:
     """The training step's arena at the schedule's own offsets, one lifetime per allocation, named
     after the buffer (the node's output value) or, for a kernel that takes its workspace from the
-    arena, the workspace (``<node>:workspace``). Raises ValueError when an offset is missing, an
-    arena buffer's size is not the node's, or two live buffers overlap."""
-    nodes = {node.name: node for node in graph.nodes}
+    arena, the workspace (``<node>:workspace``). The input node's lifetimes (an int8 batch in the
+    arena) are the input value's. Raises ValueError when an offset is missing, an arena buffer's
+    size is not the node's, or two live buffers overlap."""
+    nodes = {node.name: node for node in graph.scheduled_nodes}
     placements = []
     for placement in schedule_layout(schedule.instructions, alignment).placements:
         lifetime = placement.lifetime

@@ -191,7 +191,7 @@ def generate_project(
         source = assemble_model(
             tg,
             programs=scheduled_programs(tg, schedule),
-            train_layout=schedule_arena(tg, schedule, lambda v: in_arena(tg, v, "train")),
+            train_layout=schedule_arena(tg, schedule, lambda v: in_arena(tg, v, "train", scheduled=True)),
             trace=options.trace,
             description=description,
             swap=swap,

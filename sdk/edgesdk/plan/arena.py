@@ -165,17 +165,23 @@ _ORDERS: dict[str, Callable[[Lifetime, int], tuple[int, ...]]] = {
 }
 
 
-def _place_in_order(lifetimes: Sequence[Lifetime], order: list[int], alignment: int) -> list[int]:
-    """Offsets (indexed like ``lifetimes``) from first-fit placement in ``order``."""
+def _place_in_order(
+    lifetimes: Sequence[Lifetime], order: list[int], alignment: int, reserved: Sequence[Placement] = ()
+) -> list[int]:
+    """Offsets (indexed like ``lifetimes``) from first-fit placement in ``order``, around the
+    ``reserved`` placements."""
     offsets = [0] * len(lifetimes)
     placed: list[int] = []
     for index in order:
         item = lifetimes[index]
         if item.size > 0:
             conflicts = sorted(
-                (offsets[j], offsets[j] + lifetimes[j].size)
-                for j in placed
-                if lifetimes[j].start <= item.end and item.start <= lifetimes[j].end
+                [
+                    (offsets[j], offsets[j] + lifetimes[j].size)
+                    for j in placed
+                    if lifetimes[j].start <= item.end and item.start <= lifetimes[j].end
+                ]
+                + [(r.offset, r.end_offset) for r in reserved if r.lifetime.overlaps_in_time(item)]
             )
             offset = 0
             for low, high in conflicts:
@@ -188,9 +194,14 @@ def _place_in_order(lifetimes: Sequence[Lifetime], order: list[int], alignment: 
 
 
 def greedy_layout(
-    lifetimes: Sequence[Lifetime], alignment: int = DEFAULT_ALIGNMENT, orders: Sequence[str] = tuple(_ORDERS)
+    lifetimes: Sequence[Lifetime],
+    alignment: int = DEFAULT_ALIGNMENT,
+    orders: Sequence[str] = tuple(_ORDERS),
+    reserved: Sequence[Placement] = (),
 ) -> ArenaLayout:
-    """Place ``lifetimes`` (see the module docstring); the result passes :func:`check_layout`."""
+    """Place ``lifetimes`` (see the module docstring); the result passes :func:`check_layout`.
+    ``reserved``: bytes already taken at those times (e.g. a region the caller fills), which no
+    lifetime live then overlaps; they are not part of the layout."""
     if alignment < 1:
         raise ValueError("alignment must be >= 1")
     unknown = [name for name in orders if name not in _ORDERS]
@@ -200,7 +211,7 @@ def greedy_layout(
     for name in orders:
         key = _ORDERS[name]
         order = sorted(range(len(lifetimes)), key=lambda i: key(lifetimes[i], i))
-        offsets = _place_in_order(lifetimes, order, alignment)
+        offsets = _place_in_order(lifetimes, order, alignment, reserved)
         ends = (offset + item.size for offset, item in zip(offsets, lifetimes, strict=True))
         size = _align(max(ends, default=0), alignment)
         if best is None or size < best[0]:

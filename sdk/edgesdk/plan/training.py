@@ -2,10 +2,13 @@
 
 :func:`planner_dict` is :meth:`edgesdk.train.graph.TrainingGraph.to_planner_dict` plus each
 node's kernel family (the board's cycles-per-MAC table key); :func:`plan_graph` makes it a
-:class:`~edgesdk.plan.graph.PlanGraph`. :func:`check_schedule` holds a schedule -- made by the
-planner now or loaded from a plan.json -- to both sides' rules: the planner's simulator (every
-input in RAM, frees, pager slots, arena overlaps, budget) and the training graph's own
-(:meth:`TrainingGraph.check_schedule`: nothing reads a parameter after its update).
+:class:`~edgesdk.plan.graph.PlanGraph`. An int8 graph's input batch in the arena is a node of
+that view (``TrainingGraph.input_node``): schedules name it like any node.
+
+:func:`check_schedule` holds a schedule -- made by the planner now or loaded from a plan.json --
+to both sides' rules: the planner's simulator (every input in RAM, frees, pager slots, arena
+overlaps, budget) and the training graph's own (:meth:`TrainingGraph.check_schedule`: nothing
+reads a parameter after its update; the input node first).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def kernel_family(kernel: str) -> str | None:
 def planner_dict(graph: TrainingGraph) -> dict[str, Any]:
     """The training step in the graph JSON shape (docs/planner.md), with kernel families."""
     exported = graph.to_planner_dict()
-    kernels = {node.name: node.compute.value for node in graph.nodes}
+    kernels = {node.name: node.compute.value for node in graph.scheduled_nodes}
     for entry in exported["nodes"]:
         family = kernel_family(kernels[entry["name"]])
         if family is not None:

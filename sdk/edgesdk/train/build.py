@@ -256,10 +256,12 @@ class _Builder:
                 f"the model input {x.name!r} has shape {x.shape}; training with batch {self.batch} "
                 "needs a model whose input has batch dimension 1"
             )
+        # an int8 batch lives in the arena (es_input_int8), dead after its last reader; any other
+        # input is the caller's array, there the whole step
+        resident = self._dtype(x) is not ir.DType.INT8
+        batch = batched(x.shape, self.batch)
         self.tensor_value[x.index] = self._add(
-            Value(
-                "input", ValueKind.INPUT, batched(x.shape, self.batch), self._dtype(x), True, tensor=x.index
-            )
+            Value("input", ValueKind.INPUT, batch, self._dtype(x), resident, tensor=x.index)
         )
         protos: list[_Proto] = []
         for op in g.ops:

@@ -132,9 +132,13 @@ class Compute(enum.Enum):
     # -- MEAN_ACT_BWD reading an int8 y: the mask is act_bwd_int8's (edgesdk.train.fuse)
     MEAN_ACT_BWD_INT8 = "mean_act_bwd_int8"
 
+    # ---- not a kernel: the planner's node for an input batch kept in the arena (int8 graphs with an
+    # int8 input, TrainingGraph.input_node). The caller writes the batch before the step; no code runs
+    INPUT = "input"
+
 
 class ValueKind(enum.Enum):
-    INPUT = "input"  # the model input batch, given by the caller
+    INPUT = "input"  # the model input batch, given by the caller (int8 input of an int8 graph: in the arena)
     LABEL = "label"  # integer labels (softmax_xent) or float targets (mse)
     ACTIVATION = "activation"  # a forward output
     GRADIENT = "gradient"  # gradient of an activation (transient)
@@ -163,7 +167,9 @@ _PROVIDED = frozenset(
 
 @dataclass(frozen=True)
 class Value:
-    """One buffer. ``resident`` buffers live for the whole step outside the planner's arena."""
+    """One buffer. ``resident`` buffers live for the whole step outside the planner's arena; the
+    input batch of an int8 graph with an int8 input is not resident: it is an arena buffer that the
+    caller fills before the step (es_input_int8), dead after its last reader."""
 
     name: str
     kind: ValueKind
@@ -268,10 +274,40 @@ class TrainingGraph:
 
     @property
     def resident_bytes(self) -> int:
-        """Bytes of resident buffers: input, labels, loss, trainable parameters, their gradients when
-        resident, and optimizer state. Frozen constants stay in flash and are not counted, nor are
-        the frozen rows of a split weight (:attr:`Value.head_channels`)."""
+        """Bytes of resident buffers: input (unless it is in the arena, see :attr:`input_node`),
+        labels, loss, trainable parameters, their gradients when resident, and optimizer state.
+        Frozen constants stay in flash and are not counted, nor are the frozen rows of a split
+        weight (:attr:`Value.head_channels`)."""
         return sum(v.resident_nbytes for v in self.values.values() if v.resident)
+
+    @property
+    def input_node(self) -> Node | None:
+        """The node that stands for the input batch when it lives in the arena (not resident), else
+        None. It comes before every node (index -1), reads nothing and runs no kernel: the caller
+        wrote the batch before the step. A schedule runs it first and exactly once (the batch can
+        be paged out and in, never recomputed); its buffer is the input value, named like it."""
+        value = self.values[self.input]
+        if value.resident:
+            return None
+        return Node(
+            index=-1,
+            name=value.name,
+            stage=Stage.FORWARD,
+            compute=Compute.INPUT,
+            op=None,
+            inputs=(),
+            output=value.name,
+            attrs={},
+            macs=0,
+            output_bytes=value.nbytes,
+            workspace_bytes=0,
+        )
+
+    @property
+    def scheduled_nodes(self) -> tuple[Node, ...]:
+        """The nodes a schedule of the training step runs: the input node (if any), then ``nodes``."""
+        first = self.input_node
+        return self.nodes if first is None else (first, *self.nodes)
 
     def deps(self, node: Node, program: tuple[Node, ...] | None = None) -> tuple[str, ...]:
         """Names of the nodes ``node`` must follow: the producers of its inputs, and for an update:
@@ -327,14 +363,22 @@ class TrainingGraph:
         """Raise ValueError unless ``schedule`` (node names, a node may repeat: a recomputation)
         computes the training step of ``nodes`` with the same results: every node runs, every
         input was produced earlier, each update runs once, and no node reads a parameter or
-        optimizer state after the update that changes it."""
-        by_name = {node.name: node for node in self.nodes}
+        optimizer state after the update that changes it. A planner's schedule also names the
+        input node (:attr:`input_node`): it must run first, once (the batch is there when the step
+        starts; it cannot be recomputed)."""
+        by_name = {node.name: node for node in self.scheduled_nodes}
+        first = self.input_node
         produced: set[str] = set()
         changed: dict[str, str] = {}  # value overwritten in place -> the update that did it
         for position, name in enumerate(schedule):
             node = by_name.get(name)
             if node is None:
                 raise ValueError(f"step {position}: {name!r} is not a node of this training graph")
+            if first is not None and name == first.name and position != 0:
+                raise ValueError(
+                    f"step {position}: {name} runs after other nodes; the caller's batch is in the "
+                    "arena when the step starts, so the input node comes first and runs once"
+                )
             for value in node.inputs:
                 if value in changed and node.stage is not Stage.UPDATE:
                     raise ValueError(
@@ -362,6 +406,10 @@ class TrainingGraph:
         stages) or ``update``. ``output_bytes`` counts only buffers the planner places: a node whose
         output is resident (a parameter gradient, by default) reports 0, as resident buffers are
         counted once in ``resident_bytes``.
+
+        An input batch in the arena (:attr:`input_node`) is a node of its own, first, that every
+        reader of the input depends on: not recomputable (the caller wrote it) and free to run
+        (``compute_cycles`` 0); the planner may hold it to its last reader or page it out and in.
         """
         kinds = {
             Stage.FORWARD: "forward",
@@ -369,9 +417,11 @@ class TrainingGraph:
             Stage.BACKWARD: "backward",
             Stage.UPDATE: "update",
         }
-        nodes = []
+        first = self.input_node
+        nodes = [] if first is None else [_input_entry(first)]
         for node in self.nodes:
             out = self.values[node.output] if node.output is not None else None
+            reads_input = first is not None and self.input in node.inputs
             nodes.append(
                 {
                     "name": node.name,
@@ -379,7 +429,7 @@ class TrainingGraph:
                     "macs": int(node.macs),
                     "output_bytes": 0 if out is None or out.resident else int(node.output_bytes),
                     "workspace_bytes": int(node.workspace_bytes),
-                    "deps": list(self.deps(node)),
+                    "deps": ([self.input] if reads_input else []) + list(self.deps(node)),
                 }
             )
         return {"name": self.name, "nodes": nodes, "resident_bytes": int(self.resident_bytes)}
@@ -400,6 +450,20 @@ class TrainingGraph:
         total = sum(node.macs for node in self.nodes)
         lines.append(f"total MACs {total:,}; resident bytes {self.resident_bytes:,}")
         return "\n".join(lines)
+
+
+def _input_entry(node: Node) -> dict[str, Any]:
+    """The planner's node for the input batch in the arena (see TrainingGraph.to_planner_dict)."""
+    return {
+        "name": node.name,
+        "kind": "forward",
+        "macs": 0,
+        "output_bytes": int(node.output_bytes),
+        "workspace_bytes": 0,
+        "deps": [],
+        "compute_cycles": 0,
+        "recomputable": False,
+    }
 
 
 def _int8_words(options: Int8Training) -> str:
