@@ -34,6 +34,7 @@ from edgesdk.frontend import load_model
 from edgesdk.plan.planner import PlanOptions, minimal_budget
 from edgesdk.plan.training import plan_graph
 from edgesdk.reference import ReferenceTrainer
+from edgesdk.train.graph import Compute
 from edgesdk.train.spec import PARAMETERIZED, layer_label
 from schedule_support import resident_input_view
 
@@ -211,18 +212,20 @@ def test_planned_int8_step_copies_a_batch_from_the_callers_array(sanitized_archi
     assert len(checks) == 7 and all(v == 1 for v in checks.values()), checks
 
 
-def test_the_update_scratch_takes_free_bytes_beside_fused_forward_nodes(tmp_path):
-    """MobileNetV2, classifier only: the fused convolution -> depthwise nodes keep their rings in
-    the layout, so the classifier update's 5 KB chunk scratch needs bytes free only while updates
-    run. Keep-all: the arena is what the layout and the input batch need; planned at the smallest
-    budget: the arena is the plan's, and with the state it fits the budget."""
+def test_update_chunks_are_lifetimes_of_the_layout(tmp_path):
+    """MobileNetV2, classifier only: the classifier update's 5 KB gradient chunk is a workspace
+    lifetime of the layout, like the fused forward nodes' rings. Keep-all: the arena is what the
+    layout and the input batch need; planned at the smallest budget: the arena is the plan's (its
+    workspaces included), and with the state it fits the budget."""
     model = FIXTURES / "mobilenetv2_035_96.tflite"
     options = ProjectOptions(trainable="last:1", optimizer="sgd", lr=0.01, precision="int8")
     graph = training_graph(load_model(model), options)
     board = planning_board(load_board("stm32f746"), graph, None)[0]
     budget = minimal_budget(plan_graph(graph), board, PlanOptions(budget_bytes=1, objective="time"))
     keep_all = generate_project(model, "stm32f746", tmp_path / "keep_all", options).model
-    assert keep_all.int8.scratch_floats == 5120 // 4
+    update = next(node for node in graph.nodes if node.compute is Compute.FULLY_CONNECTED_BWD_W_QAS)
+    chunks = [p for p in keep_all.layout.placements if p.lifetime.buffer == f"{update.name}:workspace"]
+    assert [p.lifetime.size for p in chunks] == [update.workspace_bytes] == [5120]
     batch_end = keep_all.int8.input_offset + graph.value(graph.input).nbytes
     assert keep_all.arena_size == max(keep_all.layout.size, -(-batch_end // 16) * 16)
     request = PlanRequest(budget_bytes=budget, objective="time", time_limit_s=20.0)
@@ -314,7 +317,7 @@ def test_generated_source_layout(tmp_path):
     assert "static int8_t *const depthwise_conv_2d_1_y" in source  # conv_2d_0's output: fused away
     assert "static float *const loss_dlogits" in source
     assert "static uint32_t rng[1];" in source
-    assert "static float *const es_qas_scratch = es_arena + " in source
+    assert "(float *)" in source  # the fused updates' gradient chunks: workspaces in the arena
     assert "int8_t *es_input_int8(void);" in header
     assert "es_conv2d_int8_bwd_w_qas(" in source and "es_bias_int32_bwd_qas(" in source
     for api in ("es_train_step_int8(const int8_t *x, const es_label *labels, float *loss);",
@@ -326,28 +329,25 @@ def test_generated_source_layout(tmp_path):
     assert project.manifest.data["options"]["int8_training"]["rounding"] == "stochastic"
 
 
-def test_scratch_and_input_regions_overlap_no_live_buffer(tmp_path):
-    """The fused updates' scratch and the input batch share the arena with the buffers, never with
-    one live at the same time; with little room (the first layer trains, so the input is read to
-    the end of the step) the arena grows instead."""
+def test_input_region_overlaps_no_live_buffer(tmp_path):
+    """The input batch shares the arena with the buffers (the updates' gradient chunks among them),
+    never with one live at the same time; with little room (the first layer trains, so the input
+    is read to the end of the step) the arena grows instead."""
     for trainable in ("all", "last:2", "bias"):
         options = ProjectOptions(trainable=trainable, precision="int8", batch=2)
         project = generate_project(MODELS["small_cnn"], "host", tmp_path / trainable, options)
         model, graph = project.model, project.graph
-        scratch = (model.int8.scratch_offset, model.int8.scratch_offset + 4 * model.int8.scratch_floats)
         batch = (model.int8.input_offset, model.int8.input_offset + graph.value(graph.input).nbytes)
-        assert max(scratch[1], batch[1]) <= model.arena_size
-        fused = {i for i, node in enumerate(graph.nodes) if node.workspace_bytes}
+        assert batch[1] <= model.arena_size
         reads = [i for i, node in enumerate(graph.nodes) if graph.input in node.inputs]
+        chunks = 0
         for placement in model.layout.placements:
             life = placement.lifetime
-            span = (placement.offset, placement.end_offset)
-            if any(life.start <= t <= life.end for t in fused):
-                assert span[1] <= scratch[0] or scratch[1] <= span[0], (trainable, life)
+            chunks += life.buffer.endswith(":workspace")
             if life.start <= max(reads):
+                span = (placement.offset, placement.end_offset)
                 assert span[1] <= batch[0] or batch[1] <= span[0], (trainable, life)
-        if fused and max(reads) >= min(fused):  # the input is still live during updates
-            assert scratch[1] <= batch[0] or batch[1] <= scratch[0]
+        assert chunks == sum(1 for node in (*graph.nodes, *graph.inference_nodes) if node.workspace_bytes)
 
 
 @pytest.mark.parametrize("budget,update", [(30 << 10, "qas,stochastic,fused"), (46 << 10, "master,unfused")])

@@ -14,8 +14,8 @@ precision int8. What changes against fp32:
   ``static const`` arrays the parameter structs point to (``Int8Section.arrays``);
 - master copies (float32) and the xorshift32 state are RAM arrays, set by ``int8_state_init``
   (es_init, and es_params_load: masters start again from the loaded parameters);
-- the fused updates share one float32 chunk scratch, ``es_qas_scratch`` (the largest
-  ``workspace_bytes`` of the graph's fused nodes);
+- each fused update's float32 gradient chunk (its node's ``workspace_bytes``) is a workspace
+  lifetime of the arena layout, like a fused forward node's ring;
 - the step and inference take the model's own types as ``es_train_step_int8`` / ``es_infer_int8``;
   ``es_train_step`` / ``es_infer`` take real values and quantize (dequantize) on the device.
 """
@@ -57,7 +57,7 @@ TRACE_FUNCTIONS = {ir.DType.INT8: "es_trace_int8", ir.DType.INT32: "es_report_i3
 INT_ROW_ITEMS = 16
 FLOAT_ROW_ITEMS = 8
 # file-scope names model.c's int8 sections use
-RESERVED = ("es_qas_scratch", "es_input_q", "es_output_q", "es_input_quant", "es_output_quant",
+RESERVED = ("es_input_q", "es_output_q", "es_input_quant", "es_output_quant",
             "es_trace_int8", "int8_state_init", "es_param_records")
 
 
@@ -76,8 +76,6 @@ class Int8Section:
     """What templates/model/int8_*.j2 print."""
 
     arrays: tuple[ConstArray, ...]  # per-channel constants, in flash
-    scratch_floats: int  # es_qas_scratch elements (0: no fused update)
-    scratch_offset: int  # its place in the arena (bytes): free whenever a fused update runs
     input_offset: int  # the arena's input region (the float API's quantized batch, es_input_int8)
     input_scheduled: bool  # the region is the planner's input node (its first lifetime): the steps
     # read the batch from the arena, so es_train_step_int8 copies x there unless x is es_input_int8()
@@ -248,10 +246,6 @@ class Int8Assembler(_Assembler):
         return self.arrays[key].name
 
     # ------------------------------------------------------------ sizes
-    def _scratch_floats(self) -> int:
-        largest = max((n.workspace_bytes for n in self.graph.nodes if n.stage is Stage.UPDATE), default=0)
-        return -(-largest // 4)
-
     def _macros(  # type: ignore[override]
         self,
         facts: ModelFacts,
@@ -285,10 +279,10 @@ class Int8Assembler(_Assembler):
         source = super().run()
         graph = self.graph
         input_value, output_value = graph.value(graph.input), graph.value(graph.outputs[0])
-        # the fused updates' scratch and the quantized input batch live in the arena where nothing
-        # else is live while they are used (the arena grows only when no such place exists)
+        # without a schedule, the quantized input batch lives in the arena where nothing else is live
+        # while it is used (the arena grows only when there is no such place)
         layout, size = source.layout, source.arena_size
-        input_offset, busy = 0, []
+        input_offset = 0
         scheduled_input = self._scheduled_input()
         if scheduled_input is not None:  # a lifetime of the schedule's layout: nothing to find
             input_offset = scheduled_input.offset
@@ -297,21 +291,12 @@ class Int8Assembler(_Assembler):
             windows = [window for window in reads if window is not None]
             input_offset = free_offset(layout, windows, input_value.nbytes, self.alignment)
             size = max(size, _aligned(input_offset + input_value.nbytes, self.alignment))
-            busy = [(start, end, input_offset, input_offset + input_value.nbytes) for start, end in windows]
-        scratch_bytes = 4 * self._scratch_floats()
-        # only the fused updates use it (a fused forward node's ring is a lifetime of the layout)
-        scratch_times = [(s.time, s.time) for s in self.train.steps
-                         if s.node.stage is Stage.UPDATE and s.node.workspace_bytes]
-        scratch_offset = free_offset(layout, scratch_times, scratch_bytes, self.alignment, busy)
-        size = max(size, _aligned(scratch_offset + scratch_bytes, self.alignment))
         macros = tuple(
             replace(m, value=str(size)) if m.name == "ES_MODEL_ARENA_BYTES" else m
             for m in source.header_macros
         )
         section = Int8Section(
             arrays=tuple(self.arrays.values()),
-            scratch_floats=self._scratch_floats(),
-            scratch_offset=scratch_offset,
             input_offset=input_offset,
             input_scheduled=scheduled_input is not None,
             state_init=self.state_init,

@@ -110,7 +110,10 @@ class LiteralArg:
 @dataclass(frozen=True)
 class WorkspaceArg:
     """The node's workspace: its own lifetime in the arena (``<node>:workspace``), live while the
-    kernel runs, placed by the arena layout like any buffer (kernels in :data:`ARENA_WORKSPACE`)."""
+    kernel runs, placed by the arena layout like any buffer (kernels in :data:`ARENA_WORKSPACE`);
+    passed as a pointer to ``ctype``."""
+
+    ctype: str = "int8_t"
 
 
 @dataclass(frozen=True)
@@ -1167,9 +1170,6 @@ def qas_span(n: Node) -> StructArg:
     return StructArg("es_qas_span", f"{n.inputs[0]}_span", fields)
 
 
-SCRATCH = LiteralArg("es_qas_scratch")  # the fused updates' chunk scratch (model.c's int8 section)
-
-
 def _qas_update(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
     a = n.attrs
     params = StructArg(
@@ -1207,7 +1207,7 @@ def _bwd_w_qas(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
         BufferArg(w),
         master,
         rng,
-        SCRATCH,
+        WorkspaceArg("float"),  # one chunk of the gradient
     )
     return (KernelCall(function, args),)
 
@@ -1221,7 +1221,7 @@ def _bias_bwd_qas(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
         BufferArg(n.inputs[0]),
         master,
         rng,
-        SCRATCH,
+        WorkspaceArg("float"),
     )
     return (KernelCall("es_bias_int32_bwd_qas", args),)
 
@@ -1313,9 +1313,17 @@ KERNEL_CALLS: Mapping[Compute, Callable[[Node, ir.Graph | None], tuple[KernelCal
 )
 
 # Kernels whose workspace is a lifetime of the arena layout (keep-all and planner schedules alike):
-# the generated call passes its address (WorkspaceArg). The fused QAS updates keep their one shared
-# chunk scratch instead (codegen.int8).
-ARENA_WORKSPACE: frozenset[Compute] = frozenset({C.CONV_DEPTHWISE_INT8_FWD})
+# the generated call passes its address (WorkspaceArg): the ring of a fused convolution -> depthwise
+# node, the gradient chunk of a fused int8 update
+ARENA_WORKSPACE: frozenset[Compute] = frozenset(
+    {
+        C.CONV_DEPTHWISE_INT8_FWD,
+        C.CONV_2D_BWD_W_QAS,
+        C.DEPTHWISE_CONV_2D_BWD_W_QAS,
+        C.FULLY_CONNECTED_BWD_W_QAS,
+        C.BIAS_BWD_QAS,
+    }
+)
 
 # Kernels whose C order of operations is the numpy reference's: given the same inputs their
 # outputs are bit-identical (the trace test checks every one). Elementwise kernels, copies,

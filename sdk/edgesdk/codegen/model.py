@@ -725,8 +725,9 @@ class _Assembler:
                 args.append(RenderedArg("ref", "loss_value"))
             elif isinstance(arg, K.StepArg):
                 args.append(RenderedArg("expr", "es_step"))
-            elif isinstance(arg, K.WorkspaceArg):
-                args.append(RenderedArg("expr", self._workspace(node, time, layout)))
+            elif isinstance(arg, K.WorkspaceArg):  # a byte buffer in the arena, 16-byte aligned
+                name = self._workspace(node, time, layout)
+                args.append(RenderedArg("expr", name if arg.ctype == "int8_t" else f"({arg.ctype} *){name}"))
             else:  # pragma: no cover - the Arg union is closed
                 raise AssertionError(arg)
         return RenderedCall(call.function, tuple(args), tuple(lists))

@@ -183,10 +183,8 @@ def schedule_arena(
         node = nodes.get(lifetime.buffer)
         owner = nodes.get(lifetime.buffer.rpartition(":")[0])
         if node is None and owner is not None and owner.compute in K.ARENA_WORKSPACE:
-            placements.append(placement)  # the ring of a fused convolution -> depthwise convolution
+            placements.append(placement)  # a fused node's ring or a fused update's gradient chunk
             continue
-        if node is None and owner is not None and owner.workspace_bytes:
-            continue  # an int8 fused update's chunk scratch: the int8 section's es_qas_scratch holds it
         if node is None:  # a workspace: the fp32 kernels take none
             raise ValueError(f"the schedule gives {lifetime.buffer} scratch the generated kernels cannot use")
         value = node.output
