@@ -110,6 +110,7 @@ typedef struct {
     es_span dw_cols;        /* the depthwise's interior columns: every tap inside the ring row */
     es_out_range conv_range;
     es_out_range dw_range;
+    es_span no_cols;        /* empty: every column of a kernel without the three-tap path */
     int dw_fast;            /* 3x3 depthwise kernel with dilation_w 1: the three-tap path */
 } fused_call;
 
@@ -137,11 +138,22 @@ static int32_t dot_offset(int32_t acc, const int8_t *w, const int8_t *x, int32_t
 /* ---- the producer: one row of one channel of the convolution */
 
 /*
- * acc[i] (+)= the dot product of the len weights w with the len input bytes at x + i * x_step,
- * i < count; two pixels per pass, so each loaded group of four weights serves both. add = 0
- * starts each sum from base. Inlined with constant add and len (the depths of MobileNetV2's
- * expansions) below.
+ * acc[i] (+)= the dot product of 8 weights w with the 8 input bytes at x + i * x_step, i < count:
+ * the weights stay in registers, each pixel costs two loads and four dual MACs. add = 0 starts
+ * each sum from base. Inlined with constant add below.
  */
+static inline void pixel_dots8_of(const int8_t *w, const int8_t *x, int32_t x_step, int32_t count, int32_t base,
+                                  int32_t *acc, int add)
+{
+    const es_int8x4 w0 = es_load_int8x4(w);
+    const es_int8x4 w1 = es_load_int8x4(w + 4);
+    int32_t *const end = acc + count;
+    for (; acc != end; ++acc, x += x_step) {
+        *acc = es_mac_int8x4(es_mac_int8x4(add ? *acc : base, es_load_int8x4(x), w0), es_load_int8x4(x + 4), w1);
+    }
+}
+
+/* The same for any len: two pixels per pass, so each loaded group of four weights serves both. */
 static inline void pixel_dots_of(const int8_t *w, const int8_t *x, int32_t x_step, int32_t len, int32_t count,
                                  int32_t base, int32_t *acc, int add)
 {
@@ -156,17 +168,27 @@ static inline void pixel_dots_of(const int8_t *w, const int8_t *x, int32_t x_ste
     }
 }
 
+/* acc[i] (+)= the dot products of len weights w with the input at x + i * x_step: eight bytes
+ * at a time with the weights in registers (MobileNetV2's expansion depths are multiples of 8),
+ * the rest two pixels at a time. */
 ROW_FUNCTION void pixel_dots(const int8_t *w, const int8_t *x, int32_t x_step, int32_t len, int32_t count,
                              int32_t base, int32_t *acc, int add)
 {
+    int32_t done = 0;
+    for (; done + 8 <= len; done += 8, add = 1) {
+        if (add) {
+            pixel_dots8_of(w + done, x + done, x_step, count, base, acc, 1);
+        } else {
+            pixel_dots8_of(w + done, x + done, x_step, count, base, acc, 0);
+        }
+    }
+    if (done == len) {
+        return;
+    }
     if (add) {
-        pixel_dots_of(w, x, x_step, len, count, base, acc, 1);
-    } else if (len == 8) {
-        pixel_dots_of(w, x, x_step, 8, count, base, acc, 0);
-    } else if (len == 16) {
-        pixel_dots_of(w, x, x_step, 16, count, base, acc, 0);
+        pixel_dots_of(w + done, x + done, x_step, len - done, count, base, acc, 1);
     } else {
-        pixel_dots_of(w, x, x_step, len, count, base, acc, 0);
+        pixel_dots_of(w + done, x + done, x_step, len - done, count, base, acc, 0);
     }
 }
 
@@ -188,8 +210,8 @@ static void conv_interior(const fused_call *f, const int8_t *x_n, const int8_t *
         const int32_t ih = ih0 + r * p->dilation_h;
         const int8_t *x_row = x_n + (ih * f->in_dims->w + lo * p->stride_w - p->pad_left) * ic;
         for (s = 0; s < segs; ++s) {
-            pixel_dots(w_c + (r * kw_count + s) * ic, x_row + s * p->dilation_w * ic, x_step, seg_len,
-                       count, base, acc, add);
+            pixel_dots(w_c + (r * kw_count + s) * ic, x_row + s * p->dilation_w * ic, x_step, seg_len, count, base,
+                       acc, add);
             add = 1;
         }
     }
@@ -220,40 +242,52 @@ static int32_t conv_border(const fused_call *f, const int8_t *x_n, const int8_t 
     return acc;
 }
 
+/* Channel c's producer constants for the kernel rows kh (the hoisted input offset counts the
+ * weights of those rows only). */
+static es_out_channel conv_channel(const fused_call *f, int32_t c, es_span kh)
+{
+    const es_conv2d_int8_params *p = f->conv;
+    const int32_t row_len = f->conv_w_dims->w * f->conv_w_dims->c;
+    const int8_t *w_c = f->conv_w + c * f->conv_w_dims->h * row_len;
+    int32_t r, weight_sum = 0;
+    for (r = kh.lo; r < kh.hi; ++r) {
+        weight_sum = es_wrap_add(weight_sum, es_sum_int8(w_c + r * row_len, row_len));
+    }
+    return es_out_channel_of(f->conv_bias, p->multiplier, p->shift, c, p->input_offset, weight_sum);
+}
+
 /* Row `row` of channel c of batch item n of the convolution's output, into its ring row: each
- * element as es_conv2d_int8_fwd computes it. */
-ROW_FUNCTION void conv_row(const fused_call *f, int32_t n, int32_t row, int32_t c)
+ * element as es_conv2d_int8_fwd computes it. full: the channel's constants when every kernel
+ * row is inside the input. */
+ROW_FUNCTION void conv_row(const fused_call *f, int32_t n, int32_t row, int32_t c, const es_out_channel *full)
 {
     const es_conv2d_int8_params *p = f->conv;
     const es_dims *in_dims = f->in_dims;
     const es_dims *w_dims = f->conv_w_dims;
-    const int32_t row_len = w_dims->w * w_dims->c;
     const int8_t *x_n = f->in + n * in_dims->h * in_dims->w * in_dims->c;
-    const int8_t *w_c = f->conv_w + c * w_dims->h * row_len;
+    const int8_t *w_c = f->conv_w + c * w_dims->h * w_dims->w * w_dims->c;
     const int32_t ih0 = row * p->stride_h - p->pad_top;
     const es_span kh = valid_taps(ih0, w_dims->h, p->dilation_h, in_dims->h);
+    const es_out_channel ch = kh.lo == 0 && kh.hi == w_dims->h ? *full : conv_channel(f, c, kh);
     const int32_t bias = f->conv_bias != NULL ? f->conv_bias[c] : 0;
     int8_t *dst = f->ring + (row % f->ring_rows) * f->mid_dims->w;
     int32_t acc[RUN];
-    int32_t weight_sum = 0;
-    int32_t r, lo, count, ow;
-    es_out_channel ch;
-    for (r = kh.lo; r < kh.hi; ++r) {
-        weight_sum = es_wrap_add(weight_sum, es_sum_int8(w_c + r * row_len, row_len));
-    }
-    ch = es_out_channel_of(f->conv_bias, p->multiplier, p->shift, c, p->input_offset, weight_sum);
+    int32_t lo, count, ow;
     for (lo = 0; lo < f->mid_dims->w; lo += count) {
-        const int32_t a = lo > f->conv_cols.lo ? lo : f->conv_cols.lo;
+        int32_t a = lo > f->conv_cols.lo ? lo : f->conv_cols.lo;
         int32_t b;
         count = f->mid_dims->w - lo < RUN ? f->mid_dims->w - lo : RUN;
         b = lo + count < f->conv_cols.hi ? lo + count : f->conv_cols.hi;
         if (a < b) {
             conv_interior(f, x_n, w_c, ih0, kh, a, b - a, ch.base, acc + (a - lo));
+        } else {
+            a = b = lo + count; /* no interior column here: all border */
         }
-        for (ow = lo; ow < lo + count; ++ow) {
-            if (ow < a || ow >= b) {
-                acc[ow - lo] = conv_border(f, x_n, w_c, ih0, kh, ow, bias);
-            }
+        for (ow = lo; ow < a; ++ow) {
+            acc[ow - lo] = conv_border(f, x_n, w_c, ih0, kh, ow, bias);
+        }
+        for (ow = b; ow < lo + count; ++ow) {
+            acc[ow - lo] = conv_border(f, x_n, w_c, ih0, kh, ow, bias);
         }
         es_out_run(acc, count, ch, f->conv_range, dst + lo, 1);
     }
@@ -261,11 +295,13 @@ ROW_FUNCTION void conv_row(const fused_call *f, int32_t n, int32_t row, int32_t 
 
 /* ---- the consumer: one row of one channel of the depthwise convolution, from the ring */
 
-/* The three ring rows and kernel rows of a 3x3 window; a kernel row outside the convolution's
- * output has zero weights and points at a row that is (any row: it adds nothing). */
+/* A 3x3 window on the ring: its three rows and weights (wt row-major, also as three-tap rows).
+ * A kernel row outside the convolution's output has zero weights and points at a row that is
+ * there (any row: it adds nothing). */
 typedef struct {
     const int8_t *row[3];
     es_taps3 taps[3];
+    int8_t wt[9];
 } window3;
 
 /* acc + the three taps of one kernel row on x[0..2], reading exactly those three bytes. */
@@ -274,10 +310,17 @@ static int32_t dot3_exact(int32_t acc, const int8_t *x, const int8_t *w)
     return es_mac_int8(es_mac_int8(es_mac_int8(acc, x[0], w[0]), x[1], w[1]), x[2], w[2]);
 }
 
+/* The window's sum at ring column iw reading exactly its nine bytes. */
+static int32_t window_exact(const window3 *k, int32_t iw, int32_t base)
+{
+    return dot3_exact(dot3_exact(dot3_exact(base, k->row[0] + iw, k->wt), k->row[1] + iw, k->wt + 3),
+                      k->row[2] + iw, k->wt + 6);
+}
+
 /* Stride 1, interior columns starting at ring column iw (count of them): two neighbouring
  * outputs from one 32-bit load per kernel row (the pair reads bytes iw..iw+3, all inside its
- * two windows); a last odd one reads exactly its three bytes. */
-static void dw_stride1(const window3 *k, const int8_t *wt, int32_t iw, int32_t count, int32_t base, int32_t *acc)
+ * two windows); a last odd one reads exactly its nine bytes. */
+static void dw_stride1(const window3 *k, int32_t iw, int32_t count, int32_t base, int32_t *acc)
 {
     const int8_t *r0 = k->row[0] + iw;
     const int8_t *r1 = k->row[1] + iw;
@@ -292,39 +335,58 @@ static void dw_stride1(const window3 *k, const int8_t *wt, int32_t iw, int32_t c
         acc[i + 1] = es_dot3_next(es_dot3_next(es_dot3_next(base, a, t0), b, t1), d, t2);
     }
     if (i < count) {
-        acc[i] = dot3_exact(dot3_exact(dot3_exact(base, r0, wt), r1, wt + 3), r2, wt + 6);
+        acc[i] = window_exact(k, iw + i, base);
     }
 }
 
 /* Any stride: one 32-bit load per kernel row and output while the fourth byte is still inside
- * the ring row (row_w), the exact three-byte sums after that. */
-static void dw_strided(const window3 *k, const int8_t *wt, int32_t iw, int32_t count, int32_t stride,
-                       int32_t row_w, int32_t base, int32_t *acc)
+ * the ring row (row_w), the exact nine-byte sums after that. */
+static void dw_strided(const window3 *k, int32_t iw, int32_t count, int32_t stride, int32_t row_w, int32_t base,
+                       int32_t *acc)
 {
     const es_taps3 t0 = k->taps[0], t1 = k->taps[1], t2 = k->taps[2];
+    const int8_t *r0 = k->row[0] + iw;
+    const int8_t *r1 = k->row[1] + iw;
+    const int8_t *r2 = k->row[2] + iw;
     int32_t i;
-    for (i = 0; i < count; ++i, iw += stride) {
-        if (iw + 4 <= row_w) {
-            const int32_t top = es_dot3(base, es_load_int8x4(k->row[0] + iw), t0);
-            const int32_t middle = es_dot3(top, es_load_int8x4(k->row[1] + iw), t1);
-            acc[i] = es_dot3(middle, es_load_int8x4(k->row[2] + iw), t2);
-        } else {
-            acc[i] = dot3_exact(dot3_exact(dot3_exact(base, k->row[0] + iw, wt), k->row[1] + iw, wt + 3),
-                                k->row[2] + iw, wt + 6);
-        }
+    for (i = 0; i < count && iw + 4 <= row_w; ++i, iw += stride, r0 += stride, r1 += stride, r2 += stride) {
+        acc[i] = es_dot3(es_dot3(es_dot3(base, es_load_int8x4(r0), t0), es_load_int8x4(r1), t1),
+                         es_load_int8x4(r2), t2);
+    }
+    for (; i < count; ++i, iw += stride) {
+        acc[i] = window_exact(k, iw, base);
     }
 }
 
-/* One border column (or any column of a kernel without the three-tap path): the reference's
- * loop, skipping taps outside the convolution's output. */
-static int32_t dw_border(const fused_call *f, int32_t ih0, es_span kh, int32_t ow, int32_t c, int32_t bias)
+/* A border column of the three-tap path (first tap at ring column iw0): base counts the input
+ * offset for all nine taps, so the taps outside the row take theirs back out. */
+static int32_t dw_edge(const window3 *k, int32_t iw0, int32_t row_w, int32_t base, int32_t input_offset)
+{
+    int32_t acc = base;
+    int32_t t;
+    for (t = 0; t < 3; ++t) {
+        const int32_t iw = iw0 + t;
+        if (iw < 0 || iw >= row_w) {
+            const int32_t column_sum = k->wt[t] + k->wt[3 + t] + k->wt[6 + t];
+            acc = es_wrap_add(acc, -column_sum * input_offset); /* |.| <= 3 * 128 * 128 */
+        } else {
+            acc = es_mac_int8(es_mac_int8(es_mac_int8(acc, k->row[0][iw], k->wt[t]), k->row[1][iw], k->wt[3 + t]),
+                              k->row[2][iw], k->wt[6 + t]);
+        }
+    }
+    return acc;
+}
+
+/* One column of a kernel without the three-tap path: the reference's loop, skipping taps
+ * outside the convolution's output. */
+static int32_t dw_general(const fused_call *f, int32_t ih0, es_span kh, int32_t ow, int32_t c)
 {
     const es_depthwise_conv2d_int8_params *p = f->dw;
     const es_dims *w_dims = f->dw_w_dims;
     const int32_t mid_w = f->mid_dims->w;
     const int32_t iw0 = ow * p->stride_w - p->pad_left;
     const es_span kw = valid_taps(iw0, w_dims->w, p->dilation_w, mid_w);
-    int32_t acc = bias;
+    int32_t acc = f->dw_bias != NULL ? f->dw_bias[c] : 0;
     int32_t r, t;
     for (r = kh.lo; r < kh.hi; ++r) {
         const int8_t *row = f->ring + ((ih0 + r * p->dilation_h) % f->ring_rows) * mid_w;
@@ -334,26 +396,6 @@ static int32_t dw_border(const fused_call *f, int32_t ih0, es_span kh, int32_t o
         }
     }
     return acc;
-}
-
-/* The window of output row oh (first input row ih0) for the three-tap path, its weights in wt
- * (zero outside kh) and the sum of the weights that count. */
-static int32_t window_of(const fused_call *f, int32_t ih0, es_span kh, int32_t c, window3 *k, int8_t *wt)
-{
-    const int32_t channels = f->dw_w_dims->c;
-    const int32_t valid_row = kh.lo < kh.hi ? ih0 + kh.lo * f->dw->dilation_h : 0;
-    int32_t r, t, weight_sum = 0;
-    for (r = 0; r < 3; ++r) {
-        const int inside = r >= kh.lo && r < kh.hi;
-        const int32_t ih = inside ? ih0 + r * f->dw->dilation_h : valid_row;
-        for (t = 0; t < 3; ++t) {
-            wt[3 * r + t] = inside ? f->dw_w[(3 * r + t) * channels + c] : 0;
-            weight_sum += wt[3 * r + t];
-        }
-        k->row[r] = f->ring + (ih % f->ring_rows) * f->mid_dims->w;
-        k->taps[r] = es_taps3_of(wt[3 * r], wt[3 * r + 1], wt[3 * r + 2]);
-    }
-    return weight_sum;
 }
 
 /* The sum of channel c's depthwise weights in kernel rows kh (all columns). */
@@ -369,42 +411,114 @@ static int32_t dw_weight_sum(const fused_call *f, es_span kh, int32_t c)
     return sum;
 }
 
+/* Channel c's 3x3 weights with the rows outside kh zeroed (rows still unset). */
+static void window_weights(const fused_call *f, int32_t c, es_span kh, window3 *k)
+{
+    const int32_t channels = f->dw_w_dims->c;
+    int32_t r, t;
+    for (r = 0; r < 3; ++r) {
+        const int inside = r >= kh.lo && r < kh.hi;
+        for (t = 0; t < 3; ++t) {
+            k->wt[3 * r + t] = inside ? f->dw_w[(3 * r + t) * channels + c] : 0;
+        }
+        k->taps[r] = es_taps3_of(k->wt[3 * r], k->wt[3 * r + 1], k->wt[3 * r + 2]);
+    }
+}
+
+/* Points the window's rows at the ring rows of output row ih0's taps (a row outside kh at one
+ * inside, or at ring row 0 when none is). */
+static void window_rows(const fused_call *f, int32_t ih0, es_span kh, window3 *k)
+{
+    const int32_t valid_row = kh.lo < kh.hi ? ih0 + kh.lo * f->dw->dilation_h : 0;
+    int32_t r;
+    for (r = 0; r < 3; ++r) {
+        const int32_t ih = r >= kh.lo && r < kh.hi ? ih0 + r * f->dw->dilation_h : valid_row;
+        k->row[r] = f->ring + (ih % f->ring_rows) * f->mid_dims->w;
+    }
+}
+
+/* A border column ow of the depthwise row: the three-tap edge sum, or the reference's loop. */
+static int32_t dw_border(const fused_call *f, const window3 *k, int32_t ih0, es_span kh, int32_t ow, int32_t c,
+                         int32_t base)
+{
+    if (f->dw_fast) {
+        return dw_edge(k, ow * f->dw->stride_w - f->dw->pad_left, f->mid_dims->w, base, f->dw->input_offset);
+    }
+    return dw_general(f, ih0, kh, ow, c);
+}
+
+/* What one channel's rows share: the producer's and the depthwise's constants when every kernel
+ * row is inside, and the depthwise's full 3x3 window weights (three-tap path). */
+typedef struct {
+    es_out_channel conv;
+    es_out_channel dw;
+    window3 window;
+} channel_consts;
+
 /* Depthwise output row oh of channel c of batch item n, reading the convolution's rows from the
  * ring: each element as es_depthwise_conv2d_int8_fwd computes it. */
-ROW_FUNCTION void depthwise_row(const fused_call *f, int32_t n, int32_t oh, int32_t c)
+ROW_FUNCTION void depthwise_row(const fused_call *f, int32_t n, int32_t oh, int32_t c, const channel_consts *cc)
 {
     const es_depthwise_conv2d_int8_params *p = f->dw;
     const es_dims *out_dims = f->out_dims;
     const int32_t ih0 = oh * p->stride_h - p->pad_top;
     const es_span kh = valid_taps(ih0, f->dw_w_dims->h, p->dilation_h, f->mid_dims->h);
-    const int32_t bias = f->dw_bias != NULL ? f->dw_bias[c] : 0;
-    const es_span cols = f->dw_fast ? f->dw_cols : (es_span){0, 0};
+    const int full = kh.lo == 0 && kh.hi == f->dw_w_dims->h;
+    const es_span cols = f->dw_fast ? f->dw_cols : f->no_cols;
     int8_t *y = f->out + (n * out_dims->h + oh) * out_dims->w * out_dims->c + c;
     int32_t acc[RUN];
-    int8_t wt[9];
     window3 k;
     es_out_channel ch;
     int32_t lo, count, ow;
-    const int32_t weight_sum = f->dw_fast ? window_of(f, ih0, kh, c, &k, wt) : dw_weight_sum(f, kh, c);
-    ch = es_out_channel_of(f->dw_bias, p->multiplier, p->shift, c, p->input_offset, weight_sum);
+    if (full) {
+        ch = cc->dw;
+        k = cc->window;
+    } else {
+        ch = es_out_channel_of(f->dw_bias, p->multiplier, p->shift, c, p->input_offset, dw_weight_sum(f, kh, c));
+        if (f->dw_fast) {
+            window_weights(f, c, kh, &k);
+        }
+    }
+    if (f->dw_fast) {
+        window_rows(f, ih0, kh, &k);
+    }
     for (lo = 0; lo < out_dims->w; lo += count) {
-        const int32_t a = lo > cols.lo ? lo : cols.lo;
+        int32_t a = lo > cols.lo ? lo : cols.lo;
         int32_t b;
         count = out_dims->w - lo < RUN ? out_dims->w - lo : RUN;
         b = lo + count < cols.hi ? lo + count : cols.hi;
-        if (a < b && p->stride_w == 1) {
-            dw_stride1(&k, wt, a - p->pad_left, b - a, ch.base, acc + (a - lo));
-        } else if (a < b) {
-            dw_strided(&k, wt, a * p->stride_w - p->pad_left, b - a, p->stride_w, f->mid_dims->w, ch.base,
-                       acc + (a - lo));
+        if (a >= b) {
+            a = b = lo + count; /* no interior column here: all border */
+        } else if (p->stride_w == 1) {
+            dw_stride1(&k, a - p->pad_left, b - a, ch.base, acc + (a - lo));
+        } else {
+            dw_strided(&k, a * p->stride_w - p->pad_left, b - a, p->stride_w, f->mid_dims->w, ch.base, acc + (a - lo));
         }
-        for (ow = lo; ow < lo + count; ++ow) {
-            if (ow < a || ow >= b) {
-                acc[ow - lo] = dw_border(f, ih0, kh, ow, c, bias);
-            }
+        for (ow = lo; ow < a; ++ow) {
+            acc[ow - lo] = dw_border(f, &k, ih0, kh, ow, c, ch.base);
+        }
+        for (ow = b; ow < lo + count; ++ow) {
+            acc[ow - lo] = dw_border(f, &k, ih0, kh, ow, c, ch.base);
         }
         es_out_run(acc, count, ch, f->dw_range, y + lo * out_dims->c, out_dims->c);
     }
+}
+
+/* Channel c's constants for the rows whose kernel rows are all inside. */
+static channel_consts channel_consts_of(const fused_call *f, int32_t c)
+{
+    const es_depthwise_conv2d_int8_params *dw = f->dw;
+    es_span all;
+    channel_consts cc;
+    all.lo = 0;
+    all.hi = f->conv_w_dims->h;
+    cc.conv = conv_channel(f, c, all);
+    all.hi = f->dw_w_dims->h;
+    cc.dw = es_out_channel_of(f->dw_bias, dw->multiplier, dw->shift, c, dw->input_offset, dw_weight_sum(f, all, c));
+    if (f->dw_fast) {
+        window_weights(f, c, all, &cc.window);
+    }
+    return cc;
 }
 
 /* Channel c of batch item n: the depthwise output rows in order, each after the convolution rows
@@ -415,6 +529,7 @@ static void fused_channel(const fused_call *f, int32_t n, int32_t c)
     const es_depthwise_conv2d_int8_params *dw = f->dw;
     const int32_t span = (f->dw_w_dims->h - 1) * dw->dilation_h;
     const int32_t mid_rows = f->mid_dims->h;
+    const channel_consts cc = channel_consts_of(f, c);
     int32_t next = 0; /* the lowest row of the convolution's output not computed yet */
     int32_t oh;
     for (oh = 0; oh < f->out_dims->h; ++oh) {
@@ -422,10 +537,10 @@ static void fused_channel(const fused_call *f, int32_t n, int32_t c)
         const int32_t high = first + span < mid_rows - 1 ? first + span : mid_rows - 1;
         int32_t row;
         for (row = first > next ? first : next; row <= high; ++row) {
-            conv_row(f, n, row, c);
+            conv_row(f, n, row, c, &cc.conv);
         }
         next = high + 1 > next ? high + 1 : next;
-        depthwise_row(f, n, oh, c);
+        depthwise_row(f, n, oh, c, &cc);
     }
 }
 
@@ -475,6 +590,7 @@ es_status es_conv_depthwise_int8_fwd(const es_conv2d_int8_params *conv,
     f.dw_cols = es_interior(mid_dims->w, out_dims->w, dw_w_dims->w, dw->stride_w, dw->dilation_w, dw->pad_left);
     f.conv_range = range_of(conv->output_offset, conv->act_min, conv->act_max);
     f.dw_range = range_of(dw->output_offset, dw->act_min, dw->act_max);
+    f.no_cols.lo = f.no_cols.hi = 0;
     f.dw_fast = dw_w_dims->h == 3 && dw_w_dims->w == 3 && dw->dilation_w == 1;
     for (n = 0; n < out_dims->n; ++n) {
         for (c = 0; c < mid_dims->c; ++c) {
