@@ -2,8 +2,9 @@
  * conv_depthwise_sanitize.c -- es_conv_depthwise_int8_fwd against es_conv2d_int8_fwd followed by
  * es_depthwise_conv2d_int8_fwd, over pseudo-random geometries (producer kernel 1..3, strides 1..2,
  * dilations 1..2, input depths 1..17, half of the depthwise kernels 3x3, SAME and VALID padding,
- * batch 2, odd sizes, extreme requantizations), for a build with -fsanitize=address,undefined. Every buffer, the ring included, is heap-allocated at
- * its exact size so that AddressSanitizer sees any access outside it.
+ * batch 2, odd sizes, extreme requantizations), for a build with -fsanitize=address,undefined.
+ * Every buffer, the ring included, is heap-allocated at its exact size so that AddressSanitizer
+ * sees any access outside it.
  *
  *   conv_depthwise_sanitize         compare 400 cases, print "compared N cases, K differ"
  *   conv_depthwise_sanitize short   control: a ring one row short, its size claimed in full
