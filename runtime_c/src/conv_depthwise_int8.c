@@ -88,6 +88,12 @@ size_t es_conv_depthwise_int8_scratch_size(const es_depthwise_conv2d_int8_params
  * RUN int32 accumulators per row function. */
 #define RUN 32
 
+/* The three ring rows a 3x3 window reads (a kernel row outside the convolution's output points
+ * at one that is there: its weights are zero, it adds nothing). */
+typedef struct {
+    const int8_t *row[3];
+} rows3;
+
 /* Everything one call reads, in one place: the per-channel loops take a single pointer to it
  * (fewer values live at once, so the inner loops keep theirs in registers). */
 typedef struct {
@@ -111,6 +117,7 @@ typedef struct {
     es_out_range conv_range;
     es_out_range dw_range;
     es_span no_cols;        /* empty: every column of a kernel without the three-tap path */
+    rows3 no_rows;          /* unused by a kernel without the three-tap path */
     int dw_fast;            /* 3x3 depthwise kernel with dilation_w 1: the three-tap path */
 } fused_call;
 
@@ -295,14 +302,13 @@ ROW_FUNCTION void conv_row(const fused_call *f, int32_t n, int32_t row, int32_t 
 
 /* ---- the consumer: one row of one channel of the depthwise convolution, from the ring */
 
-/* A 3x3 window on the ring: its three rows and weights (wt row-major, also as three-tap rows).
- * A kernel row outside the convolution's output has zero weights and points at a row that is
- * there (any row: it adds nothing). */
+/* One channel's 3x3 depthwise weights: row-major bytes, the same as three-tap rows, and the sum
+ * of each kernel row. A kernel row outside the convolution's output is zeroed in a row's copy. */
 typedef struct {
-    const int8_t *row[3];
     es_taps3 taps[3];
     int8_t wt[9];
-} window3;
+    int32_t row_sum[3];
+} taps3x3;
 
 /* acc + the three taps of one kernel row on x[0..2], reading exactly those three bytes. */
 static int32_t dot3_exact(int32_t acc, const int8_t *x, const int8_t *w)
@@ -311,21 +317,21 @@ static int32_t dot3_exact(int32_t acc, const int8_t *x, const int8_t *w)
 }
 
 /* The window's sum at ring column iw reading exactly its nine bytes. */
-static int32_t window_exact(const window3 *k, int32_t iw, int32_t base)
+static int32_t window_exact(const rows3 *k, const taps3x3 *t, int32_t iw, int32_t base)
 {
-    return dot3_exact(dot3_exact(dot3_exact(base, k->row[0] + iw, k->wt), k->row[1] + iw, k->wt + 3),
-                      k->row[2] + iw, k->wt + 6);
+    return dot3_exact(dot3_exact(dot3_exact(base, k->row[0] + iw, t->wt), k->row[1] + iw, t->wt + 3),
+                      k->row[2] + iw, t->wt + 6);
 }
 
 /* Stride 1, interior columns starting at ring column iw (count of them): two neighbouring
  * outputs from one 32-bit load per kernel row (the pair reads bytes iw..iw+3, all inside its
  * two windows); a last odd one reads exactly its nine bytes. */
-static void dw_stride1(const window3 *k, int32_t iw, int32_t count, int32_t base, int32_t *acc)
+static void dw_stride1(const rows3 *k, const taps3x3 *t, int32_t iw, int32_t count, int32_t base, int32_t *acc)
 {
     const int8_t *r0 = k->row[0] + iw;
     const int8_t *r1 = k->row[1] + iw;
     const int8_t *r2 = k->row[2] + iw;
-    const es_taps3 t0 = k->taps[0], t1 = k->taps[1], t2 = k->taps[2];
+    const es_taps3 t0 = t->taps[0], t1 = t->taps[1], t2 = t->taps[2];
     int32_t i = 0;
     for (; i + 2 <= count; i += 2, r0 += 2, r1 += 2, r2 += 2) {
         const es_int8x4 a = es_load_int8x4(r0);
@@ -335,16 +341,16 @@ static void dw_stride1(const window3 *k, int32_t iw, int32_t count, int32_t base
         acc[i + 1] = es_dot3_next(es_dot3_next(es_dot3_next(base, a, t0), b, t1), d, t2);
     }
     if (i < count) {
-        acc[i] = window_exact(k, iw + i, base);
+        acc[i] = window_exact(k, t, iw + i, base);
     }
 }
 
 /* Any stride: one 32-bit load per kernel row and output while the fourth byte is still inside
  * the ring row (row_w), the exact nine-byte sums after that. */
-static void dw_strided(const window3 *k, int32_t iw, int32_t count, int32_t stride, int32_t row_w, int32_t base,
-                       int32_t *acc)
+static void dw_strided(const rows3 *k, const taps3x3 *t, int32_t iw, int32_t count, int32_t stride, int32_t row_w,
+                       int32_t base, int32_t *acc)
 {
-    const es_taps3 t0 = k->taps[0], t1 = k->taps[1], t2 = k->taps[2];
+    const es_taps3 t0 = t->taps[0], t1 = t->taps[1], t2 = t->taps[2];
     const int8_t *r0 = k->row[0] + iw;
     const int8_t *r1 = k->row[1] + iw;
     const int8_t *r2 = k->row[2] + iw;
@@ -354,24 +360,25 @@ static void dw_strided(const window3 *k, int32_t iw, int32_t count, int32_t stri
                          es_load_int8x4(r2), t2);
     }
     for (; i < count; ++i, iw += stride) {
-        acc[i] = window_exact(k, iw, base);
+        acc[i] = window_exact(k, t, iw, base);
     }
 }
 
 /* A border column of the three-tap path (first tap at ring column iw0): base counts the input
  * offset for all nine taps, so the taps outside the row take theirs back out. */
-static int32_t dw_edge(const window3 *k, int32_t iw0, int32_t row_w, int32_t base, int32_t input_offset)
+static int32_t dw_edge(const rows3 *k, const taps3x3 *w, int32_t iw0, int32_t row_w, int32_t base,
+                       int32_t input_offset)
 {
     int32_t acc = base;
     int32_t t;
     for (t = 0; t < 3; ++t) {
         const int32_t iw = iw0 + t;
         if (iw < 0 || iw >= row_w) {
-            const int32_t column_sum = k->wt[t] + k->wt[3 + t] + k->wt[6 + t];
+            const int32_t column_sum = w->wt[t] + w->wt[3 + t] + w->wt[6 + t];
             acc = es_wrap_add(acc, -column_sum * input_offset); /* |.| <= 3 * 128 * 128 */
         } else {
-            acc = es_mac_int8(es_mac_int8(es_mac_int8(acc, k->row[0][iw], k->wt[t]), k->row[1][iw], k->wt[3 + t]),
-                              k->row[2][iw], k->wt[6 + t]);
+            acc = es_mac_int8(es_mac_int8(es_mac_int8(acc, k->row[0][iw], w->wt[t]), k->row[1][iw], w->wt[3 + t]),
+                              k->row[2][iw], w->wt[6 + t]);
         }
     }
     return acc;
@@ -411,49 +418,84 @@ static int32_t dw_weight_sum(const fused_call *f, es_span kh, int32_t c)
     return sum;
 }
 
-/* Channel c's 3x3 weights with the rows outside kh zeroed (rows still unset). */
-static void window_weights(const fused_call *f, int32_t c, es_span kh, window3 *k)
+/* Channel c's 3x3 weights. */
+static void taps_of(const fused_call *f, int32_t c, taps3x3 *t)
 {
     const int32_t channels = f->dw_w_dims->c;
-    int32_t r, t;
+    int32_t r, i;
     for (r = 0; r < 3; ++r) {
-        const int inside = r >= kh.lo && r < kh.hi;
-        for (t = 0; t < 3; ++t) {
-            k->wt[3 * r + t] = inside ? f->dw_w[(3 * r + t) * channels + c] : 0;
+        for (i = 0; i < 3; ++i) {
+            t->wt[3 * r + i] = f->dw_w[(3 * r + i) * channels + c];
         }
-        k->taps[r] = es_taps3_of(k->wt[3 * r], k->wt[3 * r + 1], k->wt[3 * r + 2]);
+        t->row_sum[r] = t->wt[3 * r] + t->wt[3 * r + 1] + t->wt[3 * r + 2];
+        t->taps[r] = es_taps3_of(t->wt[3 * r], t->wt[3 * r + 1], t->wt[3 * r + 2]);
     }
 }
 
-/* Points the window's rows at the ring rows of output row ih0's taps (a row outside kh at one
- * inside, or at ring row 0 when none is). */
-static void window_rows(const fused_call *f, int32_t ih0, es_span kh, window3 *k)
+/* full's weights with the kernel rows outside kh zeroed, into part; returns the sum of the rest. */
+static int32_t taps_inside(const taps3x3 *full, es_span kh, taps3x3 *part)
+{
+    const es_taps3 none = es_taps3_of(0, 0, 0);
+    int32_t r, sum = 0;
+    *part = *full;
+    for (r = 0; r < 3; ++r) {
+        if (r >= kh.lo && r < kh.hi) {
+            sum += full->row_sum[r];
+        } else {
+            part->taps[r] = none;
+            part->wt[3 * r] = part->wt[3 * r + 1] = part->wt[3 * r + 2] = 0;
+        }
+    }
+    return sum;
+}
+
+/* The ring rows of output row oh's window (first input row ih0). */
+static rows3 rows_of(const fused_call *f, int32_t ih0, es_span kh)
 {
     const int32_t valid_row = kh.lo < kh.hi ? ih0 + kh.lo * f->dw->dilation_h : 0;
+    rows3 k;
     int32_t r;
     for (r = 0; r < 3; ++r) {
         const int32_t ih = r >= kh.lo && r < kh.hi ? ih0 + r * f->dw->dilation_h : valid_row;
-        k->row[r] = f->ring + (ih % f->ring_rows) * f->mid_dims->w;
+        k.row[r] = f->ring + (ih % f->ring_rows) * f->mid_dims->w;
     }
+    return k;
 }
 
 /* A border column ow of the depthwise row: the three-tap edge sum, or the reference's loop. */
-static int32_t dw_border(const fused_call *f, const window3 *k, int32_t ih0, es_span kh, int32_t ow, int32_t c,
-                         int32_t base)
+static int32_t dw_border(const fused_call *f, const rows3 *k, const taps3x3 *t, int32_t ih0, es_span kh, int32_t ow,
+                         int32_t c, int32_t base)
 {
     if (f->dw_fast) {
-        return dw_edge(k, ow * f->dw->stride_w - f->dw->pad_left, f->mid_dims->w, base, f->dw->input_offset);
+        return dw_edge(k, t, ow * f->dw->stride_w - f->dw->pad_left, f->mid_dims->w, base, f->dw->input_offset);
     }
     return dw_general(f, ih0, kh, ow, c);
 }
 
 /* What one channel's rows share: the producer's and the depthwise's constants when every kernel
- * row is inside, and the depthwise's full 3x3 window weights (three-tap path). */
+ * row is inside, and the depthwise's 3x3 weights (three-tap path). */
 typedef struct {
     es_out_channel conv;
     es_out_channel dw;
-    window3 window;
+    taps3x3 taps;
 } channel_consts;
+
+/* The depthwise's constants of channel c for the kernel rows kh; t: the three-tap weights. */
+static es_out_channel dw_channel(const fused_call *f, const channel_consts *cc, int32_t c, es_span kh, taps3x3 *t)
+{
+    const es_depthwise_conv2d_int8_params *p = f->dw;
+    es_out_channel ch = cc->dw;
+    int32_t weight_sum;
+    if (kh.lo == 0 && kh.hi == f->dw_w_dims->h) {
+        if (f->dw_fast) {
+            *t = cc->taps;
+        }
+        return ch;
+    }
+    weight_sum = f->dw_fast ? taps_inside(&cc->taps, kh, t) : dw_weight_sum(f, kh, c);
+    ch.base = es_wrap_add(f->dw_bias != NULL ? f->dw_bias[c] : 0, es_wrap_mul(p->input_offset, weight_sum));
+    return ch;
+}
 
 /* Depthwise output row oh of channel c of batch item n, reading the convolution's rows from the
  * ring: each element as es_depthwise_conv2d_int8_fwd computes it. */
@@ -463,25 +505,13 @@ ROW_FUNCTION void depthwise_row(const fused_call *f, int32_t n, int32_t oh, int3
     const es_dims *out_dims = f->out_dims;
     const int32_t ih0 = oh * p->stride_h - p->pad_top;
     const es_span kh = valid_taps(ih0, f->dw_w_dims->h, p->dilation_h, f->mid_dims->h);
-    const int full = kh.lo == 0 && kh.hi == f->dw_w_dims->h;
     const es_span cols = f->dw_fast ? f->dw_cols : f->no_cols;
     int8_t *y = f->out + (n * out_dims->h + oh) * out_dims->w * out_dims->c + c;
     int32_t acc[RUN];
-    window3 k;
-    es_out_channel ch;
+    taps3x3 t;
+    const es_out_channel ch = dw_channel(f, cc, c, kh, &t);
+    const rows3 k = f->dw_fast ? rows_of(f, ih0, kh) : f->no_rows;
     int32_t lo, count, ow;
-    if (full) {
-        ch = cc->dw;
-        k = cc->window;
-    } else {
-        ch = es_out_channel_of(f->dw_bias, p->multiplier, p->shift, c, p->input_offset, dw_weight_sum(f, kh, c));
-        if (f->dw_fast) {
-            window_weights(f, c, kh, &k);
-        }
-    }
-    if (f->dw_fast) {
-        window_rows(f, ih0, kh, &k);
-    }
     for (lo = 0; lo < out_dims->w; lo += count) {
         int32_t a = lo > cols.lo ? lo : cols.lo;
         int32_t b;
@@ -490,35 +520,34 @@ ROW_FUNCTION void depthwise_row(const fused_call *f, int32_t n, int32_t oh, int3
         if (a >= b) {
             a = b = lo + count; /* no interior column here: all border */
         } else if (p->stride_w == 1) {
-            dw_stride1(&k, a - p->pad_left, b - a, ch.base, acc + (a - lo));
+            dw_stride1(&k, &t, a - p->pad_left, b - a, ch.base, acc + (a - lo));
         } else {
-            dw_strided(&k, a * p->stride_w - p->pad_left, b - a, p->stride_w, f->mid_dims->w, ch.base, acc + (a - lo));
+            dw_strided(&k, &t, a * p->stride_w - p->pad_left, b - a, p->stride_w, f->mid_dims->w, ch.base,
+                       acc + (a - lo));
         }
         for (ow = lo; ow < a; ++ow) {
-            acc[ow - lo] = dw_border(f, &k, ih0, kh, ow, c, ch.base);
+            acc[ow - lo] = dw_border(f, &k, &t, ih0, kh, ow, c, ch.base);
         }
         for (ow = b; ow < lo + count; ++ow) {
-            acc[ow - lo] = dw_border(f, &k, ih0, kh, ow, c, ch.base);
+            acc[ow - lo] = dw_border(f, &k, &t, ih0, kh, ow, c, ch.base);
         }
         es_out_run(acc, count, ch, f->dw_range, y + lo * out_dims->c, out_dims->c);
     }
 }
 
 /* Channel c's constants for the rows whose kernel rows are all inside. */
-static channel_consts channel_consts_of(const fused_call *f, int32_t c)
+static void channel_consts_of(const fused_call *f, int32_t c, channel_consts *cc)
 {
     const es_depthwise_conv2d_int8_params *dw = f->dw;
     es_span all;
-    channel_consts cc;
     all.lo = 0;
     all.hi = f->conv_w_dims->h;
-    cc.conv = conv_channel(f, c, all);
+    cc->conv = conv_channel(f, c, all);
     all.hi = f->dw_w_dims->h;
-    cc.dw = es_out_channel_of(f->dw_bias, dw->multiplier, dw->shift, c, dw->input_offset, dw_weight_sum(f, all, c));
+    cc->dw = es_out_channel_of(f->dw_bias, dw->multiplier, dw->shift, c, dw->input_offset, dw_weight_sum(f, all, c));
     if (f->dw_fast) {
-        window_weights(f, c, all, &cc.window);
+        taps_of(f, c, &cc->taps);
     }
-    return cc;
 }
 
 /* Channel c of batch item n: the depthwise output rows in order, each after the convolution rows
@@ -529,9 +558,10 @@ static void fused_channel(const fused_call *f, int32_t n, int32_t c)
     const es_depthwise_conv2d_int8_params *dw = f->dw;
     const int32_t span = (f->dw_w_dims->h - 1) * dw->dilation_h;
     const int32_t mid_rows = f->mid_dims->h;
-    const channel_consts cc = channel_consts_of(f, c);
+    channel_consts cc;
     int32_t next = 0; /* the lowest row of the convolution's output not computed yet */
     int32_t oh;
+    channel_consts_of(f, c, &cc);
     for (oh = 0; oh < f->out_dims->h; ++oh) {
         const int32_t first = oh * dw->stride_h - dw->pad_top;
         const int32_t high = first + span < mid_rows - 1 ? first + span : mid_rows - 1;
@@ -591,6 +621,7 @@ es_status es_conv_depthwise_int8_fwd(const es_conv2d_int8_params *conv,
     f.conv_range = range_of(conv->output_offset, conv->act_min, conv->act_max);
     f.dw_range = range_of(dw->output_offset, dw->act_min, dw->act_max);
     f.no_cols.lo = f.no_cols.hi = 0;
+    f.no_rows.row[0] = f.no_rows.row[1] = f.no_rows.row[2] = scratch;
     f.dw_fast = dw_w_dims->h == 3 && dw_w_dims->w == 3 && dw->dilation_w == 1;
     for (n = 0; n < out_dims->n; ++n) {
         for (c = 0; c < mid_dims->c; ++c) {
