@@ -119,6 +119,7 @@ typedef struct {
     es_span no_cols;        /* empty: every column of a kernel without the three-tap path */
     rows3 no_rows;          /* unused by a kernel without the three-tap path */
     int dw_fast;            /* 3x3 depthwise kernel with dilation_w 1: the three-tap path */
+    int pointwise;          /* 1x1 producer, stride 1, no padding: every row a run of pixels */
 } fused_call;
 
 /* Taps [lo, hi) of a window of k taps, dilation apart, starting at first: those inside [0, n). */
@@ -261,6 +262,24 @@ static es_out_channel conv_channel(const fused_call *f, int32_t c, es_span kh)
         weight_sum = es_wrap_add(weight_sum, es_sum_int8(w_c + r * row_len, row_len));
     }
     return es_out_channel_of(f->conv_bias, p->multiplier, p->shift, c, p->input_offset, weight_sum);
+}
+
+/* conv_row for a 1x1 convolution with stride 1 and no padding (MobileNetV2's expansions): the
+ * row is W consecutive input pixels, all interior, in runs of dot products. */
+static void pointwise_row(const fused_call *f, int32_t n, int32_t row, int32_t c, const es_out_channel *full)
+{
+    const int32_t ic = f->in_dims->c;
+    const int32_t width = f->mid_dims->w;
+    const int8_t *x = f->in + (n * f->in_dims->h + row) * width * ic;
+    const int8_t *w_c = f->conv_w + c * ic;
+    int8_t *dst = f->ring + (row % f->ring_rows) * width;
+    int32_t acc[RUN];
+    int32_t lo, count;
+    for (lo = 0; lo < width; lo += count) {
+        count = width - lo < RUN ? width - lo : RUN;
+        pixel_dots(w_c, x + lo * ic, ic, ic, count, full->base, acc, 0);
+        es_out_run(acc, count, *full, f->conv_range, dst + lo, 1);
+    }
 }
 
 /* Row `row` of channel c of batch item n of the convolution's output, into its ring row: each
@@ -567,7 +586,11 @@ static void fused_channel(const fused_call *f, int32_t n, int32_t c)
         const int32_t high = first + span < mid_rows - 1 ? first + span : mid_rows - 1;
         int32_t row;
         for (row = first > next ? first : next; row <= high; ++row) {
-            conv_row(f, n, row, c, &cc.conv);
+            if (f->pointwise) {
+                pointwise_row(f, n, row, c, &cc.conv);
+            } else {
+                conv_row(f, n, row, c, &cc.conv);
+            }
         }
         next = high + 1 > next ? high + 1 : next;
         depthwise_row(f, n, oh, c, &cc);
@@ -620,6 +643,8 @@ es_status es_conv_depthwise_int8_fwd(const es_conv2d_int8_params *conv,
     f.dw_cols = es_interior(mid_dims->w, out_dims->w, dw_w_dims->w, dw->stride_w, dw->dilation_w, dw->pad_left);
     f.conv_range = range_of(conv->output_offset, conv->act_min, conv->act_max);
     f.dw_range = range_of(dw->output_offset, dw->act_min, dw->act_max);
+    f.pointwise = conv_w_dims->h == 1 && conv_w_dims->w == 1 && conv->stride_h == 1 && conv->stride_w == 1 &&
+                  conv->pad_top == 0 && conv->pad_left == 0;
     f.no_cols.lo = f.no_cols.hi = 0;
     f.no_rows.row[0] = f.no_rows.row[1] = f.no_rows.row[2] = scratch;
     f.dw_fast = dw_w_dims->h == 3 && dw_w_dims->w == 3 && dw->dilation_w == 1;
