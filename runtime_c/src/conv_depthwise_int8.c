@@ -1,6 +1,21 @@
 /*
  * conv_depthwise_int8.c -- CONV_2D then DEPTHWISE_CONV_2D in int8 through a ring of producer rows
  * (edgesdk/conv_depthwise_int8.h).
+ *
+ * Channel by channel, row by row, with the fast kernels' primitives (mac_int8.h, fast_int8.h):
+ * - a producer row is a run of dot products of the channel's weights with the input, starting
+ *   from a base that holds the bias and the hoisted input offset (input_offset * the sum of the
+ *   weights of the kernel rows inside the input). A 1x1 stride-1 unpadded producer (MobileNetV2's
+ *   expansions) reads consecutive pixels, 8 bytes per pass with the weights in registers; others
+ *   sum their interior columns the same way, one KW * IC run per kernel row, and their border
+ *   columns with the reference's loop;
+ * - a 3x3 depthwise row reads three planar ring rows: interior columns with one 32-bit load and a
+ *   three-tap dot product per kernel row (stride 1: two outputs per load), border columns taking
+ *   the input offset of their outside taps back out of the base; kernel rows outside the
+ *   producer's output get zero weights. Other depthwise kernels use the reference's loop;
+ * - each row is requantized in runs of RUN accumulators (es_out_run, es_mbqm's bits).
+ * Integer sums modulo 2^32 do not depend on their order, so the bits are the two reference
+ * kernels'. Stack: RUN int32 accumulators in each row function, no heap, no globals.
  */
 #include "edgesdk/conv_depthwise_int8.h"
 
