@@ -7,7 +7,10 @@ Cortex-M7) and nRF52840 (mps2-an386, Cortex-M4F), runs it (-icount: the counter 
 not cycles), and prints one row per layer shape of MobileNetV2-alpha-0.35 at 96x96: the reference
 kernel's and the fast kernel's instructions per MAC (the fast kernel is the one code generation
 picks for that shape; the reference where there is none), then the totals over the model's
-layers, each shape weighted by how many layers have it.
+layers, each shape weighted by how many layers have it. The "fused" rows are the model's frozen
+convolution -> depthwise pairs: the two reference kernels against es_conv_depthwise_int8_fwd
+(their layers are counted in the conv / pointwise / depthwise rows too, so "all layers" leaves
+them out).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from edgesdk.build import compile_firmware, kernel_sources, run_firmware
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = Path(__file__).resolve().parent / "int8_kernels.c"
 BOARDS = {"stm32f746": "M7", "nrf52840": "M4F"}
-KINDS = ("conv", "depthwise", "pointwise", "fc")
+KINDS = ("conv", "depthwise", "pointwise", "fc", "fused")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class Row:
     @property
     def label(self) -> str:
         kind, h, w, ic, oc, k, stride = self.shape
+        if KINDS[kind] == "fused":
+            return f"fused {k}x{k} {h}x{w}x{ic}->{oc} dw/{stride}"
         return f"{KINDS[kind]} {k}x{k}/{stride} {h}x{w}x{ic}->{oc}"
 
 
@@ -57,6 +62,11 @@ def weighted(rows: list[Row], field: str) -> int:
     return sum(getattr(r, field) * r.count for r in rows)
 
 
+def _counted(total: str | None, kind: str) -> bool:
+    """Whether a row of this kind counts in the total (None: all layers, fused pairs excluded)."""
+    return kind == total if total is not None else kind != "fused"
+
+
 def commit() -> str:
     command = ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]
     done = subprocess.run(command, capture_output=True, text=True)
@@ -75,7 +85,7 @@ def main() -> None:
                          for r in table.values())
         print(f"{row.label:34} {row.count:6} {row.macs:9,} {cells}")
     for kind in (*KINDS, None):
-        picked = {board: [r for r in rs if kind in (None, KINDS[r.shape[0]])] for board, rs in table.items()}
+        picked = {board: [r for r in rs if _counted(kind, KINDS[r.shape[0]])] for board, rs in table.items()}
         macs = sum(r.macs * r.count for r in picked["stm32f746"])
         layers = sum(r.count for r in picked["stm32f746"])
         cells = " ".join(f"{weighted(rs, 'reference') / macs:9.2f} {weighted(rs, 'fast') / macs:9.2f}"

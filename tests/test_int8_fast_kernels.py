@@ -6,7 +6,8 @@ reference: on random geometries (sizes that are not multiples of the 2x2 / 4-byt
 channel counts, batch 2, strides 1-3, any padding, asymmetric zero points with input offsets over
 their whole range, per-channel and extreme requantizations, biases at the int32 ends, activation
 clamps) on the host through ctypes, on every layer of the fixtures they are chosen for, and in
-tests/c/int8_fast_check.c on the host and the emulated Cortex-M7 and M4F (the SMLAD paths). Also:
+tests/c/int8_fast_check.c on the host and the emulated Cortex-M7 and M4F (the SMLAD paths; there
+also the fused convolution -> depthwise kernel against its two reference kernels). Also:
 which kernel code generation picks, and the arguments the fast kernels refuse.
 """
 
@@ -303,7 +304,7 @@ def host_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return _check_run("host", tmp_path_factory.mktemp("fast_host"))
 
 
-FAST = ("requantize", "conv2d_1x1", "conv2d_rows", "depthwise_conv2d_3x3")
+FAST = ("requantize", "conv2d_1x1", "conv2d_rows", "depthwise_conv2d_3x3", "conv_depthwise")
 
 
 def test_host_fast_kernels_equal_the_reference(host_run: dict[str, str]) -> None:

@@ -1,9 +1,10 @@
 /*
  * conv_depthwise_sanitize.c -- es_conv_depthwise_int8_fwd against es_conv2d_int8_fwd followed by
  * es_depthwise_conv2d_int8_fwd, over pseudo-random geometries (producer kernel 1..3, strides 1..2,
- * dilations 1..2, SAME and VALID padding, batch 2, odd sizes, extreme requantizations), for a
- * build with -fsanitize=address,undefined. Every buffer, the ring included, is heap-allocated at
- * its exact size so that AddressSanitizer sees any access outside it.
+ * dilations 1..2, input depths 1..17, half of the depthwise kernels 3x3, SAME and VALID padding,
+ * batch 2, odd sizes, extreme requantizations), for a build with -fsanitize=address,undefined.
+ * Every buffer, the ring included, is heap-allocated at its exact size so that AddressSanitizer
+ * sees any access outside it.
  *
  *   conv_depthwise_sanitize         compare 400 cases, print "compared N cases, K differ"
  *   conv_depthwise_sanitize short   control: a ring one row short, its size claimed in full
@@ -84,7 +85,7 @@ static int random_geometry(geometry *g)
     g->in.n = 2;
     g->in.h = rnd(2, 13);
     g->in.w = rnd(2, 13);
-    g->in.c = rnd(1, 5);
+    g->in.c = rnd(0, 3) == 0 ? rnd(6, 17) : rnd(1, 5); /* the depth-8 dot products too */
     g->conv.stride_h = g->conv.stride_w = rnd(1, 2);
     g->conv.dilation_h = g->conv.dilation_w = rnd(1, 2);
     g->conv_w.n = rnd(1, 6);
@@ -96,11 +97,16 @@ static int random_geometry(geometry *g)
     g->mid.w = axis_out(g->in.w, k1, g->conv.stride_w, g->conv.dilation_w, rnd(0, 1), &g->conv.pad_left);
     g->dw.stride_h = g->dw.stride_w = rnd(1, 2);
     g->dw.dilation_h = rnd(1, 2);
-    g->dw.dilation_w = rnd(1, 2);
     g->dw.depth_multiplier = 1;
     g->dw_w.n = 1;
-    g->dw_w.h = rnd(1, 4);
-    g->dw_w.w = rnd(1, 4);
+    if (rnd(0, 1)) { /* 3x3, dilation_w 1: the kernel's three-tap path */
+        g->dw.dilation_w = 1;
+        g->dw_w.h = g->dw_w.w = 3;
+    } else {
+        g->dw.dilation_w = rnd(1, 2);
+        g->dw_w.h = rnd(1, 4);
+        g->dw_w.w = rnd(1, 4);
+    }
     g->dw_w.c = g->mid.c;
     g->out = g->mid;
     if (g->mid.h < 1 || g->mid.w < 1) {

@@ -3,7 +3,9 @@
  * same pseudo-random cases (odd sizes, batch 2, any stride and padding a kernel accepts, full
  * int8 inputs, asymmetric offsets, per-channel and extreme requantizations, int32 biases at their
  * ends, activation clamps) run through both, and the outputs must be equal byte for byte; bytes
- * past the output must stay untouched. Built for the host and the emulated Cortex-M7 / M4F (the
+ * past the output must stay untouched. The fused convolution -> depthwise kernel
+ * (es_conv_depthwise_int8_fwd) is compared with its two reference kernels run one after the
+ * other, and the bytes past its ring scratch must stay untouched too. Built for the host and the emulated Cortex-M7 / M4F (the
  * DSP paths of mac_int8.h), reporting per kernel:
  *
  *   @es cases.<kernel> <count>     cases run
@@ -32,6 +34,8 @@
 
 static int8_t g_x[CAP], g_w[CAP], g_ref[CAP + GUARD], g_fast[CAP + GUARD];
 static int32_t g_bias[MAX_CHANNELS], g_mult[MAX_CHANNELS], g_shift[MAX_CHANNELS];
+static int8_t g_mid[CAP], g_ring[CAP + GUARD];
+static int32_t g_bias2[MAX_CHANNELS], g_mult2[MAX_CHANNELS], g_shift2[MAX_CHANNELS];
 static uint32_t g_seed = 2463534242u;
 
 static int32_t rnd(int32_t lo, int32_t hi) /* uniform in [lo, hi] */
@@ -79,20 +83,32 @@ static void tally_init(tally *t, const char *name)
     t->hash = 14695981039346656037u;
 }
 
+/* 1 when the GUARD bytes at p still hold the fill pattern. */
+static int guard_intact(const int8_t *p)
+{
+    for (int32_t i = 0; i < GUARD; ++i) {
+        if (p[i] != 0x5A) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static void prepare_outputs(void)
 {
     memset(g_ref, 0x5A, sizeof g_ref);
     memset(g_fast, 0x5A, sizeof g_fast);
 }
 
-/* Compares the two outputs (count bytes) and the guard bytes after them. */
-static void record(tally *t, es_status ref_status, es_status fast_status, int32_t count)
+/* Compares the two outputs (count bytes) and the guard bytes after them; scratch_ok: the fast
+ * kernel wrote nothing past its scratch. */
+static void record_scratch(tally *t, es_status ref_status, es_status fast_status, int32_t count, int scratch_ok)
 {
     int same;
 #if defined(ES_FAST_CHECK_CONTROL)
     g_fast[rnd(0, count - 1)] ^= 1;
 #endif
-    same = ref_status == ES_OK && fast_status == ES_OK && memcmp(g_ref, g_fast, (size_t)count) == 0;
+    same = scratch_ok && ref_status == ES_OK && fast_status == ES_OK && memcmp(g_ref, g_fast, (size_t)count) == 0;
     for (int32_t i = count; i < count + GUARD; ++i) {
         same = same && g_fast[i] == 0x5A;
     }
@@ -101,6 +117,11 @@ static void record(tally *t, es_status ref_status, es_status fast_status, int32_
     }
     t->cases += 1;
     t->differ += same ? 0 : 1;
+}
+
+static void record(tally *t, es_status ref_status, es_status fast_status, int32_t count)
+{
+    record_scratch(t, ref_status, fast_status, count, 1);
 }
 
 static void report(const tally *t)
@@ -220,6 +241,111 @@ static void depthwise_case(tally *t, int extreme)
            es_dims_count(&out));
 }
 
+/* The second layer's requantizations and biases (the first layer's stay in g_mult, ...). */
+static void second_channel_constants(int32_t count, int extreme)
+{
+    channel_constants(count, extreme);
+    memcpy(g_mult2, g_mult, (size_t)count * sizeof g_mult[0]);
+    memcpy(g_shift2, g_shift, (size_t)count * sizeof g_shift[0]);
+    memcpy(g_bias2, g_bias, (size_t)count * sizeof g_bias[0]);
+}
+
+/* The producer of a fused pair: a 1x1 convolution (the expansions: stride 1, no padding, depths
+ * 8 and 16 often) or a KxK one (the stem: 3x3, stride 2, IC 3), any input depth. */
+static void producer(es_conv2d_int8_params *p, es_dims *in, es_dims *w, es_dims *mid)
+{
+    const int pointwise = rnd(0, 1);
+    in->n = rnd(1, 2);
+    in->h = rnd(1, 10);
+    in->w = rnd(1, 10);
+    in->c = rnd(0, 2) == 0 ? 8 * rnd(1, 2) : rnd(1, 19);
+    w->n = rnd(1, 12);
+    w->h = pointwise ? 1 : rnd(1, 3);
+    w->w = pointwise ? 1 : rnd(2, 3);
+    w->c = in->c;
+    p->w_tail = NULL;
+    p->w_head_channels = 0;
+    p->dilation_h = pointwise ? 1 : rnd(1, 2);
+    p->dilation_w = pointwise || rnd(0, 3) != 0 ? 1 : 2;
+    axis(in->h, (w->h - 1) * p->dilation_h + 1, &p->stride_h, &p->pad_top, &mid->h);
+    axis(in->w, (w->w - 1) * p->dilation_w + 1, &p->stride_w, &p->pad_left, &mid->w);
+    if (pointwise && rnd(0, 2) != 0) { /* the expansion geometry: the producer's fast path */
+        p->stride_h = p->stride_w = 1;
+        p->pad_top = p->pad_left = 0;
+        mid->h = in->h;
+        mid->w = in->w;
+    }
+    mid->n = in->n;
+    mid->c = w->n;
+    common_conv(p);
+}
+
+/* axis() with the depthwise strides MobileNetV2 has, 1 and 2. */
+static void axis_stride12(int32_t n_in, int32_t k, int32_t *stride, int32_t *pad, int32_t *n_out)
+{
+    int32_t largest;
+    axis(n_in, k, stride, pad, n_out);
+    *stride = *stride > 2 ? 2 : *stride;
+    largest = (n_in - 1 + *pad) / *stride + 1;
+    *n_out = rnd(0, 2) != 0 ? largest : rnd(1, largest);
+}
+
+/* The depthwise of a fused pair: mostly 3x3 (the three-tap path, strides 1 and 2, any padding),
+ * sometimes another kernel or a dilation (the general path). */
+static void consumer(es_depthwise_conv2d_int8_params *p, const es_dims *mid, es_dims *w, es_dims *out)
+{
+    const int three = rnd(0, 3) != 0;
+    w->n = 1;
+    w->h = three ? 3 : rnd(1, 4);
+    w->w = three ? 3 : rnd(1, 4);
+    w->c = mid->c;
+    p->dilation_h = rnd(0, 3) == 0 ? 2 : 1;
+    p->dilation_w = three ? 1 : rnd(1, 2);
+    axis_stride12(mid->h, (w->h - 1) * p->dilation_h + 1, &p->stride_h, &p->pad_top, &out->h);
+    axis_stride12(mid->w, (w->w - 1) * p->dilation_w + 1, &p->stride_w, &p->pad_left, &out->w);
+    out->n = mid->n;
+    out->c = mid->c;
+    p->depth_multiplier = 1;
+    p->input_offset = rnd(0, 3) == 0 ? 128 : rnd(-127, 128);
+    p->output_offset = rnd(-128, 127);
+    p->act_min = rnd(0, 1) ? -128 : rnd(-128, 0);
+    p->act_max = rnd(0, 1) ? 127 : rnd(p->act_min, 127);
+    p->multiplier = g_mult2;
+    p->shift = g_shift2;
+}
+
+/* The fused kernel against es_conv2d_int8_fwd then es_depthwise_conv2d_int8_fwd. */
+static void fused_case(tally *t, int extreme)
+{
+    es_conv2d_int8_params conv;
+    es_depthwise_conv2d_int8_params dw;
+    es_dims in, conv_w, mid, dw_w, out;
+    int8_t *const dw_weights = g_w + CAP / 2;
+    const int with_bias = rnd(0, 3) != 0;
+    es_status ref_status;
+    size_t ring;
+    producer(&conv, &in, &conv_w, &mid);
+    consumer(&dw, &mid, &dw_w, &out);
+    second_channel_constants(mid.c, extreme);
+    channel_constants(mid.c, extreme);
+    fill(g_x, es_dims_count(&in), -128);
+    fill(g_w, es_dims_count(&conv_w), -127);
+    fill(dw_weights, es_dims_count(&dw_w), -127);
+    prepare_outputs();
+    memset(g_ring, 0x5A, sizeof g_ring);
+    ring = es_conv_depthwise_int8_scratch_size(&dw, &dw_w, &mid);
+    ref_status = es_conv2d_int8_fwd(&conv, &in, g_x, &conv_w, g_w, with_bias ? g_bias : NULL, &mid, g_mid);
+    if (ref_status == ES_OK) {
+        ref_status = es_depthwise_conv2d_int8_fwd(&dw, &mid, g_mid, &dw_w, dw_weights, with_bias ? g_bias2 : NULL,
+                                                  &out, g_ref);
+    }
+    record_scratch(t, ref_status,
+                   es_conv_depthwise_int8_fwd(&conv, &dw, &in, g_x, &conv_w, g_w, with_bias ? g_bias : NULL, &mid,
+                                              &dw_w, dw_weights, with_bias ? g_bias2 : NULL, &out, g_fast, g_ring,
+                                              ring),
+                   es_dims_count(&out), guard_intact(g_ring + ring));
+}
+
 /* es_out_requantize == es_mbqm for every multiplier >= 0 and shift -31..31. */
 static void requantize_cases(tally *t)
 {
@@ -245,7 +371,7 @@ static void requantize_cases(tally *t)
 
 int main(void)
 {
-    tally pointwise, rows, depthwise, requantize;
+    tally pointwise, rows, depthwise, fused, requantize;
     es_port_init();
     tally_init(&requantize, "requantize");
     requantize_cases(&requantize);
@@ -253,15 +379,19 @@ int main(void)
     tally_init(&pointwise, "conv2d_1x1");
     tally_init(&rows, "conv2d_rows");
     tally_init(&depthwise, "depthwise_conv2d_3x3");
+    tally_init(&fused, "conv_depthwise");
     for (int32_t i = 0; i < CASES; ++i) {
         const int extreme = i % 3 == 0;
         pointwise_case(&pointwise, extreme);
         rows_case(&rows, extreme);
         depthwise_case(&depthwise, extreme);
+        fused_case(&fused, extreme);
+        fused_case(&fused, !extreme);
     }
     report(&pointwise);
     report(&rows);
     report(&depthwise);
+    report(&fused);
 #if defined(__ARM_FEATURE_DSP)
     es_report_u64("mac.dsp", 1);
 #else
