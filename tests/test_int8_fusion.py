@@ -358,8 +358,8 @@ def test_rings_are_arena_lifetimes_of_their_step(tmp_path):
     project = generate_project(DIGITS, "host", tmp_path / "fw",
                                ProjectOptions(trainable="last:2", precision="int8", batch=2))
     graph, layout = project.graph, project.model.layout
-    rings = [p for p in layout.placements if p.lifetime.buffer.endswith(":workspace")]
     node = graph.node("conv_2d_0-depthwise_conv_2d_1.fwd")
+    rings = [p for p in layout.placements if p.lifetime.buffer == f"{node.name}:workspace"]
     assert [(p.lifetime.start, p.lifetime.end, p.lifetime.size) for p in rings] == [
         (node.index, node.index, node.workspace_bytes),
         (len(graph.nodes), len(graph.nodes), node.workspace_bytes),  # inference's first step

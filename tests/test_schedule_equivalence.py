@@ -41,7 +41,7 @@ from edgesdk.codegen.project import training_graph
 from edgesdk.codegen.report import symbol_sizes
 from edgesdk.codegen.swap import SWAP_SECTION, predict_counters
 from edgesdk.frontend import load_model
-from edgesdk.plan.arena import given_layout, schedule_layout
+from edgesdk.plan.arena import schedule_layout
 from edgesdk.plan.schedule import Schedule
 from schedule_support import mixed_from_paging, priced, schedule_of_kind
 
@@ -163,20 +163,15 @@ def assert_pager_as_planned(project: GeneratedProject, results: Results, steps: 
 
 
 def assert_arena_as_planned(project: GeneratedProject, results: Results, elf: Path | None) -> None:
-    """The arena is the plan's. int8 differs in two ways, both the int8 generator's: the plan's
-    workspace (the fused updates' chunk scratch) is model.c's own static array, so the training
-    arena is the plan's buffers alone (the plan's figure includes the scratch: at most its size
-    more), and the arena may hold more than the training step (the real-valued API's quantized
-    input and output)."""
+    """The arena is the plan's, workspaces included (int8: the fused updates' gradient chunks and
+    the fused forward nodes' rings at the plan's offsets); int8's arena may hold more than the
+    training step (the real-valued API's quantized input and output)."""
     schedule = project.planned.schedule
     f = schedule.figures
     model = project.model
-    placements = schedule_layout(schedule.instructions).placements
-    buffers = given_layout([p for p in placements if not p.lifetime.buffer.endswith(":workspace")]).size
-    scratch = max((i.workspace_bytes for i in schedule.instructions), default=0)
-    assert model.train_arena_bytes == buffers
+    buffers = schedule_layout(schedule.instructions).size
+    assert model.train_arena_bytes == buffers == f.arena_bytes
     int8 = project.graph.precision.value == "int8"
-    assert buffers == f.arena_bytes or (int8 and buffers + scratch >= f.arena_bytes)
     assert model.infer_arena_bytes <= buffers  # inference fits in the training arena
     assert results["arena.bytes"] == model.arena_size
     assert model.arena_size == buffers or (int8 and model.arena_size > buffers)  # int8: + quantized I/O
