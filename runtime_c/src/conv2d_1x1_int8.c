@@ -14,7 +14,7 @@
 static es_status check(const es_conv2d_int8_params *p, const es_dims *in_dims, const es_dims *w_dims,
                        const es_dims *out_dims)
 {
-    ES_TRY(es_conv2d_int8_check(p, in_dims, w_dims, out_dims));
+    ES_TRY(es_conv2d_int8_whole_check(p, in_dims, w_dims, out_dims));
     if (p->stride_h != 1 || p->stride_w != 1 || p->pad_top != 0 || p->pad_left != 0) {
         return ES_ERR_ARG;
     }

@@ -4,38 +4,9 @@
 #include "edgesdk/conv2d_int8.h"
 
 #include "edgesdk/requant.h"
+#include "int8_layer_check.h"
 #include "internal.h"
 #include "weight_rows.h"
-
-static es_status check(const es_conv2d_int8_params *p, const es_dims *in_dims, const es_dims *w_dims,
-                       const es_dims *out_dims)
-{
-    int32_t oc;
-    if (p == NULL || p->multiplier == NULL || p->shift == NULL) {
-        return ES_ERR_ARG;
-    }
-    ES_TRY(es_check_dims(in_dims));
-    ES_TRY(es_check_dims(w_dims));
-    ES_TRY(es_check_dims(out_dims));
-    if (!es_axis_params_ok(p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_axis_params_ok(p->stride_w, p->dilation_w, p->pad_left) ||
-        !es_zero_point_ok(-p->input_offset) || !es_zero_point_ok(p->output_offset) ||
-        !es_int8_range_ok(p->act_min, p->act_max) ||
-        !es_weight_split_ok(p->w_tail, p->w_head_channels, w_dims->n)) {
-        return ES_ERR_ARG;
-    }
-    if (in_dims->n != out_dims->n || w_dims->c != in_dims->c || w_dims->n != out_dims->c ||
-        !es_window_ok(in_dims->h, out_dims->h, w_dims->h, p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_window_ok(in_dims->w, out_dims->w, w_dims->w, p->stride_w, p->dilation_w, p->pad_left)) {
-        return ES_ERR_SHAPE;
-    }
-    for (oc = 0; oc < out_dims->c; ++oc) {
-        if (!es_requant_ok(p->multiplier[oc], p->shift[oc])) {
-            return ES_ERR_ARG;
-        }
-    }
-    return ES_OK;
-}
 
 /*
  * The outputs of output channels first..end-1, whose weight rows start at rows: row oc at
@@ -94,7 +65,7 @@ es_status es_conv2d_int8_fwd(const es_conv2d_int8_params *params,
     if (in == NULL || w == NULL || out == NULL) {
         return ES_ERR_ARG;
     }
-    ES_TRY(check(params, in_dims, w_dims, out_dims));
+    ES_TRY(es_conv2d_int8_check(params, in_dims, w_dims, out_dims));
     /* split weights: the channels in w, then those in the tail (each output is its own integer
      * sum, so the two ranges may run one after the other) */
     const int32_t head = params->w_tail != NULL ? params->w_head_channels : out_dims->c;

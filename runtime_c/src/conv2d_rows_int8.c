@@ -15,7 +15,7 @@
 static es_status check(const es_conv2d_int8_params *p, const es_dims *in_dims, const es_dims *w_dims,
                        const es_dims *out_dims)
 {
-    ES_TRY(es_conv2d_int8_check(p, in_dims, w_dims, out_dims));
+    ES_TRY(es_conv2d_int8_whole_check(p, in_dims, w_dims, out_dims));
     return p->dilation_w == 1 ? ES_OK : ES_ERR_ARG;
 }
 

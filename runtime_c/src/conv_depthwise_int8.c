@@ -31,59 +31,17 @@
 #define ROW_FUNCTION static
 #endif
 
-static es_status check_conv(const es_conv2d_int8_params *p, const es_dims *in_dims,
-                            const es_dims *w_dims, const es_dims *mid_dims)
-{
-    /* the fused node only runs frozen convolutions: one flash array, never a split weight */
-    if (p == NULL || p->multiplier == NULL || p->shift == NULL || p->w_tail != NULL || p->w_head_channels != 0) {
-        return ES_ERR_ARG;
-    }
-    if (!es_axis_params_ok(p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_axis_params_ok(p->stride_w, p->dilation_w, p->pad_left) ||
-        !es_zero_point_ok(-p->input_offset) || !es_zero_point_ok(p->output_offset) ||
-        !es_int8_range_ok(p->act_min, p->act_max)) {
-        return ES_ERR_ARG;
-    }
-    if (in_dims->n != mid_dims->n || w_dims->c != in_dims->c || w_dims->n != mid_dims->c ||
-        !es_window_ok(in_dims->h, mid_dims->h, w_dims->h, p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_window_ok(in_dims->w, mid_dims->w, w_dims->w, p->stride_w, p->dilation_w, p->pad_left)) {
-        return ES_ERR_SHAPE;
-    }
-    return es_requant_all_ok(p->multiplier, p->shift, mid_dims->c) ? ES_OK : ES_ERR_ARG;
-}
-
-static es_status check_depthwise(const es_depthwise_conv2d_int8_params *p, const es_dims *mid_dims,
-                                 const es_dims *w_dims, const es_dims *out_dims)
-{
-    if (p == NULL || p->multiplier == NULL || p->shift == NULL) {
-        return ES_ERR_ARG;
-    }
-    if (!es_axis_params_ok(p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_axis_params_ok(p->stride_w, p->dilation_w, p->pad_left) || p->depth_multiplier != 1 ||
-        !es_zero_point_ok(-p->input_offset) || !es_zero_point_ok(p->output_offset) ||
-        !es_int8_range_ok(p->act_min, p->act_max)) {
-        return ES_ERR_ARG;
-    }
-    if (mid_dims->n != out_dims->n || w_dims->n != 1 || w_dims->c != mid_dims->c ||
-        out_dims->c != mid_dims->c ||
-        !es_window_ok(mid_dims->h, out_dims->h, w_dims->h, p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_window_ok(mid_dims->w, out_dims->w, w_dims->w, p->stride_w, p->dilation_w, p->pad_left)) {
-        return ES_ERR_SHAPE;
-    }
-    return es_requant_all_ok(p->multiplier, p->shift, mid_dims->c) ? ES_OK : ES_ERR_ARG;
-}
-
 static es_status check(const es_conv2d_int8_params *conv, const es_depthwise_conv2d_int8_params *dw,
                        const es_dims *in_dims, const es_dims *conv_w_dims, const es_dims *mid_dims,
                        const es_dims *dw_w_dims, const es_dims *out_dims, size_t scratch_bytes)
 {
-    ES_TRY(es_check_dims(in_dims));
-    ES_TRY(es_check_dims(conv_w_dims));
-    ES_TRY(es_check_dims(mid_dims));
-    ES_TRY(es_check_dims(dw_w_dims));
-    ES_TRY(es_check_dims(out_dims));
-    ES_TRY(check_conv(conv, in_dims, conv_w_dims, mid_dims));
-    ES_TRY(check_depthwise(dw, mid_dims, dw_w_dims, out_dims));
+    /* the fused node only runs frozen convolutions (one flash array, never a split weight) and
+     * depthwise convolutions of depth multiplier 1 */
+    ES_TRY(es_conv2d_int8_whole_check(conv, in_dims, conv_w_dims, mid_dims));
+    if (dw != NULL && dw->depth_multiplier != 1) {
+        return ES_ERR_ARG;
+    }
+    ES_TRY(es_depthwise_conv2d_int8_check(dw, mid_dims, dw_w_dims, out_dims));
     if (scratch_bytes < es_conv_depthwise_int8_scratch_size(dw, dw_w_dims, mid_dims)) {
         return ES_ERR_ARG;
     }

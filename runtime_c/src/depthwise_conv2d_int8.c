@@ -4,37 +4,8 @@
 #include "edgesdk/depthwise_conv2d_int8.h"
 
 #include "edgesdk/requant.h"
+#include "int8_layer_check.h"
 #include "internal.h"
-
-static es_status check(const es_depthwise_conv2d_int8_params *p, const es_dims *in_dims,
-                       const es_dims *w_dims, const es_dims *out_dims)
-{
-    int32_t oc;
-    if (p == NULL || p->multiplier == NULL || p->shift == NULL) {
-        return ES_ERR_ARG;
-    }
-    ES_TRY(es_check_dims(in_dims));
-    ES_TRY(es_check_dims(w_dims));
-    ES_TRY(es_check_dims(out_dims));
-    if (!es_axis_params_ok(p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_axis_params_ok(p->stride_w, p->dilation_w, p->pad_left) || p->depth_multiplier < 1 ||
-        !es_zero_point_ok(-p->input_offset) || !es_zero_point_ok(p->output_offset) ||
-        !es_int8_range_ok(p->act_min, p->act_max)) {
-        return ES_ERR_ARG;
-    }
-    if (in_dims->n != out_dims->n || w_dims->n != 1 ||
-        w_dims->c != in_dims->c * p->depth_multiplier || out_dims->c != w_dims->c ||
-        !es_window_ok(in_dims->h, out_dims->h, w_dims->h, p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_window_ok(in_dims->w, out_dims->w, w_dims->w, p->stride_w, p->dilation_w, p->pad_left)) {
-        return ES_ERR_SHAPE;
-    }
-    for (oc = 0; oc < out_dims->c; ++oc) {
-        if (!es_requant_ok(p->multiplier[oc], p->shift[oc])) {
-            return ES_ERR_ARG;
-        }
-    }
-    return ES_OK;
-}
 
 es_status es_depthwise_conv2d_int8_fwd(const es_depthwise_conv2d_int8_params *params,
                                        const es_dims *in_dims, const int8_t *in,
@@ -46,7 +17,7 @@ es_status es_depthwise_conv2d_int8_fwd(const es_depthwise_conv2d_int8_params *pa
     if (in == NULL || w == NULL || out == NULL) {
         return ES_ERR_ARG;
     }
-    ES_TRY(check(params, in_dims, w_dims, out_dims));
+    ES_TRY(es_depthwise_conv2d_int8_check(params, in_dims, w_dims, out_dims));
     for (n = 0; n < out_dims->n; ++n) {
         for (oh = 0; oh < out_dims->h; ++oh) {
             const int32_t ih0 = oh * params->stride_h - params->pad_top;

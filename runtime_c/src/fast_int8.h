@@ -4,11 +4,10 @@
  * own geometry checks, the interior of a window axis, and the output stage. Not part of the
  * public API.
  *
- * The checks repeat those of conv2d_int8.c and depthwise_conv2d_int8.c (there they are private
- * to the reference files, which stay the specification, untouched), so a fast kernel refuses at
- * least everything the reference refuses, with the same status. The fast kernels read one whole
- * weight tensor: a parameter struct that describes weights stored any other way must be refused
- * here (ES_ERR_ARG), for all of them at once.
+ * The argument checks are the reference kernels' own (int8_layer_check.h), so a fast kernel
+ * refuses at least everything the reference refuses, with the same status. The fast kernels read
+ * one whole weight tensor: they check with es_conv2d_int8_whole_check, which also refuses a split
+ * weight (ES_ERR_ARG).
  */
 #ifndef EDGESDK_FAST_INT8_H
 #define EDGESDK_FAST_INT8_H
@@ -16,73 +15,9 @@
 #include "edgesdk/conv2d_int8.h"
 #include "edgesdk/depthwise_conv2d_int8.h"
 #include "edgesdk/requant.h"
+#include "int8_layer_check.h"
 #include "internal.h"
 #include "mac_int8.h"
-
-/* ---- the reference kernels' checks */
-
-/* The requantization of each of count output channels is in range. */
-static inline int es_requant_all_ok(const int32_t *multiplier, const int32_t *shift, int32_t count)
-{
-    int32_t i;
-    for (i = 0; i < count; ++i) {
-        if (!es_requant_ok(multiplier[i], shift[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* es_conv2d_int8_fwd's checks. */
-static inline es_status es_conv2d_int8_check(const es_conv2d_int8_params *p, const es_dims *in_dims,
-                                             const es_dims *w_dims, const es_dims *out_dims)
-{
-    /* one whole weight array: a split weight (w_tail) goes to the reference kernel */
-    if (p == NULL || p->multiplier == NULL || p->shift == NULL || p->w_tail != NULL || p->w_head_channels != 0) {
-        return ES_ERR_ARG;
-    }
-    ES_TRY(es_check_dims(in_dims));
-    ES_TRY(es_check_dims(w_dims));
-    ES_TRY(es_check_dims(out_dims));
-    if (!es_axis_params_ok(p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_axis_params_ok(p->stride_w, p->dilation_w, p->pad_left) ||
-        !es_zero_point_ok(-p->input_offset) || !es_zero_point_ok(p->output_offset) ||
-        !es_int8_range_ok(p->act_min, p->act_max)) {
-        return ES_ERR_ARG;
-    }
-    if (in_dims->n != out_dims->n || w_dims->c != in_dims->c || w_dims->n != out_dims->c ||
-        !es_window_ok(in_dims->h, out_dims->h, w_dims->h, p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_window_ok(in_dims->w, out_dims->w, w_dims->w, p->stride_w, p->dilation_w, p->pad_left)) {
-        return ES_ERR_SHAPE;
-    }
-    return es_requant_all_ok(p->multiplier, p->shift, out_dims->c) ? ES_OK : ES_ERR_ARG;
-}
-
-/* es_depthwise_conv2d_int8_fwd's checks. */
-static inline es_status es_depthwise_conv2d_int8_check(const es_depthwise_conv2d_int8_params *p,
-                                                       const es_dims *in_dims, const es_dims *w_dims,
-                                                       const es_dims *out_dims)
-{
-    if (p == NULL || p->multiplier == NULL || p->shift == NULL) {
-        return ES_ERR_ARG;
-    }
-    ES_TRY(es_check_dims(in_dims));
-    ES_TRY(es_check_dims(w_dims));
-    ES_TRY(es_check_dims(out_dims));
-    if (!es_axis_params_ok(p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_axis_params_ok(p->stride_w, p->dilation_w, p->pad_left) || p->depth_multiplier < 1 ||
-        !es_zero_point_ok(-p->input_offset) || !es_zero_point_ok(p->output_offset) ||
-        !es_int8_range_ok(p->act_min, p->act_max)) {
-        return ES_ERR_ARG;
-    }
-    if (in_dims->n != out_dims->n || w_dims->n != 1 ||
-        w_dims->c != in_dims->c * p->depth_multiplier || out_dims->c != w_dims->c ||
-        !es_window_ok(in_dims->h, out_dims->h, w_dims->h, p->stride_h, p->dilation_h, p->pad_top) ||
-        !es_window_ok(in_dims->w, out_dims->w, w_dims->w, p->stride_w, p->dilation_w, p->pad_left)) {
-        return ES_ERR_SHAPE;
-    }
-    return es_requant_all_ok(p->multiplier, p->shift, out_dims->c) ? ES_OK : ES_ERR_ARG;
-}
 
 /* ---- windows */
 
