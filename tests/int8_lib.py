@@ -36,6 +36,28 @@ def int8_sources() -> list[Path]:
     return sorted([*SOURCE_DIR.glob("*_int8.c"), SOURCE_DIR / "common.c"])
 
 
+def build_sanitized(
+    driver: Path, target: Path, sources: Sequence[Path], flags: Sequence[str] = C_FLAGS
+) -> Path:
+    """A test driver and runtime ``sources`` as one host program under ASan + UBSan; the compiler's
+    message fails the test."""
+    result = subprocess.run(
+        ["gcc", *flags, *SANITIZE, f"-I{INCLUDE_DIR}", f"-I{SOURCE_DIR}", str(driver), *map(str, sources),
+         "-o", str(target), "-lm"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return target
+
+
+def run_clean(program: Path, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    """Run a sanitized driver, which must exit 0 with no sanitizer report; the run, for its output."""
+    result = subprocess.run([str(program)], capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert "runtime error" not in result.stderr
+    return result
+
+
 def build(out_dir: Path, flags: Sequence[str] = ("-O2",)) -> Path:
     target = out_dir / "libedgesdk_int8.so"
     subprocess.run(

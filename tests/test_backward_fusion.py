@@ -20,6 +20,7 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
+import int8_lib as il
 import int8_train_lib as tl
 import kernel_lib as kl
 import numpy as np
@@ -191,19 +192,11 @@ def sanitized(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("mean_act_asan") / "mean_act_sanitize"
     sources = [tl.SOURCE_DIR / name for name in ("mean_int8_bwd.c", "mean_f32.c", "act_int8_bwd.c",
                                                  "elementwise_f32.c", "math_f32.c", "common.c")]
-    result = subprocess.run(
-        ["gcc", *tl.C_FLAGS, *tl.SANITIZE, f"-I{tl.INCLUDE_DIR}", f"-I{tl.SOURCE_DIR}",
-         str(SANITIZE_DRIVER), *map(str, sources), "-o", str(target), "-lm"],
-        capture_output=True, text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return target
+    return il.build_sanitized(SANITIZE_DRIVER, target, sources, tl.C_FLAGS)
 
 
 def test_runs_clean_under_asan_and_ubsan_and_equals_the_two_kernels(sanitized):
-    result = subprocess.run([str(sanitized)], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    assert "runtime error" not in result.stderr
+    result = il.run_clean(sanitized)
     assert "compared 600 cases, 0 differ" in result.stdout
 
 

@@ -17,6 +17,7 @@ import subprocess
 import zlib
 from pathlib import Path
 
+import int8_lib as il
 import int8_train_lib as tl
 import numpy as np
 import pytest
@@ -356,19 +357,11 @@ def test_builds_for_cortex_m7_without_data_or_libm(tmp_path):
 @pytest.fixture(scope="module")
 def sanitized(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("int8_train_asan") / "int8_train_sanitize"
-    result = subprocess.run(
-        ["gcc", *tl.C_FLAGS, *tl.SANITIZE, f"-I{tl.INCLUDE_DIR}", f"-I{tl.SOURCE_DIR}", str(DRIVER),
-         *map(str, tl.runtime_sources()), "-o", str(target), "-lm"],
-        capture_output=True, text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return target
+    return il.build_sanitized(DRIVER, target, tl.runtime_sources(), tl.C_FLAGS)
 
 
 def test_every_kernel_runs_clean_under_asan_and_ubsan(sanitized):
-    result = subprocess.run([str(sanitized)], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    assert "runtime error" not in result.stderr
+    result = il.run_clean(sanitized)
     called = {line.split()[1] for line in result.stdout.splitlines() if line.startswith("called ")}
     assert called == tl.declared_kernels(), called ^ tl.declared_kernels()
 

@@ -202,19 +202,11 @@ def sanitized(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("fusion_asan") / "conv_depthwise_sanitize"
     sources = [il.SOURCE_DIR / name for name in
                ("conv_depthwise_int8.c", "conv2d_int8.c", "depthwise_conv2d_int8.c", "common.c")]
-    result = subprocess.run(
-        ["gcc", *il.C_FLAGS, *il.SANITIZE, f"-I{il.INCLUDE_DIR}", f"-I{il.SOURCE_DIR}",
-         str(SANITIZE_DRIVER), *map(str, sources), "-o", str(target)],
-        capture_output=True, text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return target
+    return il.build_sanitized(SANITIZE_DRIVER, target, sources)
 
 
 def test_runs_clean_under_asan_and_ubsan_and_equals_the_two_kernels(sanitized):
-    result = subprocess.run([str(sanitized)], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    assert "runtime error" not in result.stderr
+    result = il.run_clean(sanitized)
     assert "compared 400 cases, 0 differ" in result.stdout
 
 

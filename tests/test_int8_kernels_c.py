@@ -469,29 +469,11 @@ def test_builds_for_cortex_m7_without_data_or_libcalls(tmp_path):
 @pytest.fixture(scope="module")
 def sanitized(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("int8_asan") / "int8_sanitize"
-    result = subprocess.run(
-        [
-            "gcc",
-            *il.C_FLAGS,
-            *il.SANITIZE,
-            f"-I{il.INCLUDE_DIR}",
-            f"-I{il.SOURCE_DIR}",
-            str(DRIVER),
-            *map(str, il.int8_sources()),
-            "-o",
-            str(target),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return target
+    return il.build_sanitized(DRIVER, target, il.int8_sources())
 
 
 def test_every_int8_kernel_runs_clean_under_asan_and_ubsan(sanitized):
-    result = subprocess.run([str(sanitized)], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    assert "runtime error" not in result.stderr
+    result = il.run_clean(sanitized)
     called = set(re.findall(r"^called (\w+)$", result.stdout, flags=re.M))
     assert called == int8_kernel_names(), called ^ int8_kernel_names()
 

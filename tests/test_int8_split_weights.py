@@ -316,19 +316,11 @@ def test_bad_split_records_are_refused(training):
 @pytest.fixture(scope="module")
 def sanitized(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("split_asan") / "int8_split_sanitize"
-    result = subprocess.run(
-        ["gcc", *tl.C_FLAGS, *tl.SANITIZE, f"-I{tl.INCLUDE_DIR}", f"-I{tl.SOURCE_DIR}", str(SANITIZE_DRIVER),
-         *map(str, tl.runtime_sources()), "-o", str(target), "-lm"],
-        capture_output=True, text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return target
+    return il.build_sanitized(SANITIZE_DRIVER, target, tl.runtime_sources(), tl.C_FLAGS)
 
 
 def test_split_kernels_run_clean_under_asan_and_ubsan(sanitized):
-    result = subprocess.run([str(sanitized)], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    assert "runtime error" not in result.stderr
+    result = il.run_clean(sanitized)
     called = {line.split()[1] for line in result.stdout.splitlines() if line.startswith("called ")}
     assert called == {
         "es_conv2d_int8_fwd", "es_conv2d_int8_bwd_in", "es_conv2d_int8_bwd_w_qas",
