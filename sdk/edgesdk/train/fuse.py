@@ -129,18 +129,26 @@ def fused_node(producer: Node, depthwise: Node) -> Node:
     """The ``conv_2d_depthwise_int8_fwd`` node of a pair; inputs x, P's weight [and bias], D's
     weight [and bias]."""
     attrs = {"conv": dict(producer.attrs), "depthwise": dict(depthwise.attrs)}
-    compute = C.CONV_DEPTHWISE_INT8_FWD
+    inputs = (producer.inputs[0], *producer.inputs[1:], *depthwise.inputs[1:])
+    return _joined(producer, depthwise, C.CONV_DEPTHWISE_INT8_FWD, attrs, inputs, "fwd")
+
+
+def _joined(
+    first: Node, second: Node, compute: Compute, attrs: dict[str, Any], inputs: tuple[str, ...], suffix: str
+) -> Node:
+    """The node that replaces ``first`` and ``second``: at the second's place, writing its output,
+    named after both layers (``<first>-<second>.<suffix>``), costed as ``compute``."""
     return Node(
-        index=depthwise.index,
-        name=f"{_layer(producer)}-{_layer(depthwise)}.fwd",
-        stage=depthwise.stage,
+        index=second.index,
+        name=f"{_layer(first)}-{_layer(second)}.{suffix}",
+        stage=second.stage,
         compute=compute,
-        op=depthwise.op,
-        inputs=(producer.inputs[0], *producer.inputs[1:], *depthwise.inputs[1:]),
-        output=depthwise.output,
+        op=second.op,
+        inputs=inputs,
+        output=second.output,
         attrs=attrs,
         macs=costs.macs(compute, attrs),
-        output_bytes=depthwise.output_bytes,
+        output_bytes=second.output_bytes,
         workspace_bytes=costs.workspace_bytes(compute, attrs),
     )
 
@@ -191,17 +199,4 @@ def mean_act_node(mean: Node, act: Node) -> Node:
     """The ``mean_act_bwd[_int8]`` node of a pair; inputs y (the activation's saved output) and the
     MEAN's gradient, output the activation's gradient."""
     attrs = {"mean": dict(mean.attrs), "act": dict(act.attrs)}
-    compute = _MEAN_ACT[act.compute]
-    return Node(
-        index=act.index,
-        name=f"{_layer(mean)}-{_layer(act)}.bwd",
-        stage=act.stage,
-        compute=compute,
-        op=act.op,
-        inputs=(act.inputs[0], mean.inputs[0]),
-        output=act.output,
-        attrs=attrs,
-        macs=costs.macs(compute, attrs),
-        output_bytes=act.output_bytes,
-        workspace_bytes=costs.workspace_bytes(compute, attrs),
-    )
+    return _joined(mean, act, _MEAN_ACT[act.compute], attrs, (act.inputs[0], mean.inputs[0]), "bwd")
