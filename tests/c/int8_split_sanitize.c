@@ -18,37 +18,14 @@
 #include "edgesdk/kernels_int8.h"
 #include "edgesdk/train_int8.h"
 
-static uint32_t rng_state = 88675123u;
-
-static int32_t rnd(int32_t lo, int32_t hi) /* uniform in [lo, hi] */
-{
-    rng_state = es_xorshift32(rng_state);
-    return lo + (int32_t)(rng_state % (uint32_t)(hi - lo + 1));
-}
-
-static int8_t *int8s(int32_t count)
-{
-    int8_t *p = (int8_t *)malloc((size_t)count);
-    for (int32_t i = 0; i < count; ++i) {
-        p[i] = (int8_t)rnd(-127, 127);
-    }
-    return p;
-}
+#define DRIVER_SEED 88675123u
+#include "driver_util.h"
 
 static float *floats(int32_t count)
 {
     float *p = (float *)malloc((size_t)count * sizeof(float));
     for (int32_t i = 0; i < count; ++i) {
         p[i] = (float)rnd(-100000, 100000) * 1e-4f;
-    }
-    return p;
-}
-
-static float *positives(int32_t count)
-{
-    float *p = (float *)malloc((size_t)count * sizeof(float));
-    for (int32_t i = 0; i < count; ++i) {
-        p[i] = (float)rnd(1, 1000) * 1e-3f;
     }
     return p;
 }
@@ -60,26 +37,6 @@ static int32_t *requant(int32_t count, int shift)
         p[i] = shift ? rnd(-10, 0) : rnd(1 << 30, INT32_MAX);
     }
     return p;
-}
-
-static int failures;
-
-static void expect(const char *name, es_status status, es_status wanted)
-{
-    static const char *seen[32];
-    static int count;
-    int known = 0;
-    for (int i = 0; i < count; ++i) {
-        known |= strcmp(seen[i], name) == 0;
-    }
-    if (!known && count < 32) {
-        seen[count++] = name;
-        printf("called %s\n", name);
-    }
-    if (status != wanted) {
-        printf("FAIL %s: status %d, expected %d\n", name, (int)status, (int)wanted);
-        failures += 1;
-    }
 }
 
 /* A weight of oc rows of `row` elements, split after k rows: two exactly sized heap arrays. */

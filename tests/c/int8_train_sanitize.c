@@ -15,13 +15,8 @@
 
 #include "edgesdk/train_int8.h"
 
-static uint32_t rng_state = 2463534242u;
-
-static int32_t rnd(int32_t lo, int32_t hi) /* uniform in [lo, hi] */
-{
-    rng_state = es_xorshift32(rng_state);
-    return lo + (int32_t)(rng_state % (uint32_t)(hi - lo + 1));
-}
+#define DRIVER_SEED 2463534242u
+#include "driver_util.h"
 
 static float rndf(void)
 {
@@ -38,29 +33,11 @@ static float rndf(void)
     return (float)rnd(-100000, 100000) * 1e-4f;
 }
 
-static int8_t *int8s(int32_t count)
-{
-    int8_t *p = (int8_t *)malloc((size_t)count);
-    for (int32_t i = 0; i < count; ++i) {
-        p[i] = (int8_t)rnd(-127, 127);
-    }
-    return p;
-}
-
 static float *floats(int32_t count)
 {
     float *p = (float *)malloc((size_t)count * sizeof(float));
     for (int32_t i = 0; i < count; ++i) {
         p[i] = rndf();
-    }
-    return p;
-}
-
-static float *positives(int32_t count)
-{
-    float *p = (float *)malloc((size_t)count * sizeof(float));
-    for (int32_t i = 0; i < count; ++i) {
-        p[i] = (float)rnd(1, 1000) * 1e-3f;
     }
     return p;
 }
@@ -72,26 +49,6 @@ static int32_t *int32s(int32_t count)
         p[i] = rnd(-3, 3) == 0 ? (rnd(0, 1) ? INT32_MAX : INT32_MIN) : rnd(-100000, 100000);
     }
     return p;
-}
-
-static int failures;
-
-static void expect(const char *name, es_status status, es_status wanted)
-{
-    static const char *seen[64];
-    static int count;
-    int known = 0;
-    for (int i = 0; i < count; ++i) {
-        known |= strcmp(seen[i], name) == 0;
-    }
-    if (!known && count < 64) {
-        seen[count++] = name;
-        printf("called %s\n", name);
-    }
-    if (status != wanted) {
-        printf("FAIL %s: status %d, expected %d\n", name, (int)status, (int)wanted);
-        failures += 1;
-    }
 }
 
 /* A random layer: batch, sizes, geometry (windows always start inside the input). */
