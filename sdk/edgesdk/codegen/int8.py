@@ -361,23 +361,15 @@ def _reads(program: Program, value: str) -> tuple[int, int] | None:
     return (program.start, max(times)) if times else None
 
 
-def free_offset(
-    layout: ArenaLayout,
-    windows: Sequence[tuple[int, int]],
-    size: int,
-    alignment: int,
-    extra: Sequence[tuple[int, int, int, int]] = (),
-) -> int:
+def free_offset(layout: ArenaLayout, windows: Sequence[tuple[int, int]], size: int, alignment: int) -> int:
     """The lowest aligned offset of ``size`` bytes that no placement live during one of the time
-    ``windows`` overlaps, nor an ``extra`` region (first, last step, first, end byte) live then (at
-    or past the end of the arena when there is no such gap)."""
+    ``windows`` overlaps (at or past the end of the arena when there is no such gap)."""
     if size <= 0 or not windows:
         return 0
-    regions = [(p.lifetime.start, p.lifetime.end, p.offset, p.end_offset) for p in layout.placements]
     busy = sorted(
-        (low, high)
-        for first, last, low, high in (*regions, *extra)
-        if any(first <= end and start <= last for start, end in windows)
+        (p.offset, p.end_offset)
+        for p in layout.placements
+        if any(p.lifetime.start <= end and start <= p.lifetime.end for start, end in windows)
     )
     at = 0
     for begin, end in busy:
