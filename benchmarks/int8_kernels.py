@@ -2,7 +2,7 @@
 
     python benchmarks/int8_kernels.py
 
-Builds benchmarks/int8_kernels.c with edgesdk.build for the emulated STM32F746 (QEMU mps2-an500,
+Builds benchmarks/int8_kernels.c with edgesdk.toolchain for the emulated STM32F746 (QEMU mps2-an500,
 Cortex-M7) and nRF52840 (mps2-an386, Cortex-M4F), runs it (-icount: the counter is instructions,
 not cycles), and prints one row per layer shape of MobileNetV2-alpha-0.35 at 96x96: the reference
 kernel's and the fast kernel's instructions per MAC (the fast kernel is the one code generation
@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgesdk.build import compile_firmware, kernel_sources, run_firmware
+from edgesdk.toolchain import compile_firmware, kernel_sources, run_firmware
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = Path(__file__).resolve().parent / "int8_kernels.c"

@@ -25,15 +25,15 @@ from pathlib import Path
 
 import click
 from edgesdk.boards import Board, load_board
-from edgesdk.build import run_firmware
-from edgesdk.build.compiler import compile_firmware, kernel_sources
-from edgesdk.codegen import ProjectOptions, generate_project
-from edgesdk.codegen.planning import PlanRequest
 from edgesdk.codegen.swap import with_swap_region
 from edgesdk.errors import PlanError
 from edgesdk.frontend import load_model
+from edgesdk.pipeline import ProjectOptions, generate_project
+from edgesdk.plan.project import PlanRequest
 from edgesdk.plan.schedule import Schedule
 from edgesdk.plan.units import parse_size
+from edgesdk.toolchain import run_firmware
+from edgesdk.toolchain.compiler import compile_firmware, kernel_sources
 from edgesdk.train.graph import Stage, TrainingGraph, ValueKind
 from edgesdk.train.spec import PARAMETERIZED, layer_label
 

@@ -2,7 +2,7 @@
 
     python benchmarks/kernel_instructions.py
 
-Builds benchmarks/kernel_instructions.c with edgesdk.build for each emulated board, runs it in
+Builds benchmarks/kernel_instructions.c with edgesdk.toolchain for each emulated board, runs it in
 QEMU (-icount: the counter is instructions, not cycles) and prints one row per kernel.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from edgesdk.build import compile_firmware, kernel_sources, run_firmware
+from edgesdk.toolchain import compile_firmware, kernel_sources, run_firmware
 
 SOURCE = Path(__file__).resolve().parent / "kernel_instructions.c"
 BOARDS = ("stm32f746", "nrf52840")

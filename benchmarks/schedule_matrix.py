@@ -29,15 +29,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from edgesdk.boards import Board, load_board  # noqa: E402
-from edgesdk.build import run_firmware  # noqa: E402
-from edgesdk.build.protocol import Results  # noqa: E402
-from edgesdk.codegen import ProjectOptions, compile_project, generate_project  # noqa: E402
-from edgesdk.codegen.planning import planning_board  # noqa: E402
-from edgesdk.codegen.project import training_graph  # noqa: E402
-from edgesdk.codegen.report import symbol_sizes  # noqa: E402
 from edgesdk.codegen.swap import predict_counters  # noqa: E402
 from edgesdk.frontend import load_model  # noqa: E402
+from edgesdk.pipeline import (  # noqa: E402
+    ProjectOptions,
+    compile_project,
+    generate_project,
+    training_graph,  # noqa: E402
+)
+from edgesdk.plan.project import planning_board  # noqa: E402
 from edgesdk.plan.schedule import Schedule  # noqa: E402
+from edgesdk.toolchain import run_firmware  # noqa: E402
+from edgesdk.toolchain.protocol import Results  # noqa: E402
+from edgesdk.toolchain.report import symbol_sizes  # noqa: E402
 from edgesdk.train.graph import TrainingGraph  # noqa: E402
 from schedule_support import mixed_from_paging, priced, schedule_of_kind  # noqa: E402
 

@@ -14,18 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from edgesdk.build.compiler import (
-    COMMON_CFLAGS,
-    SANITIZE_FLAGS,
-    kernel_sources,
-    port_sources,
-    runtime_include_dir,
-)
-from edgesdk.build.protocol import Results
-from edgesdk.codegen import GeneratedProject, pseudo_random_batches
+from edgesdk.codegen import pseudo_random_batches
+from edgesdk.pipeline import GeneratedProject
 from edgesdk.reference import ReferenceTrainer
 from edgesdk.resources import runtime_dir
+from edgesdk.targets import COMMON_CFLAGS, SANITIZE_FLAGS
 from edgesdk.testing.builder import ModelBuilder
+from edgesdk.toolchain.compiler import kernel_sources, port_sources, runtime_include_dir
+from edgesdk.toolchain.protocol import Results
 from edgesdk.train.graph import ValueKind
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from edgesdk.build import compile_firmware, parse_results
-from edgesdk.build.protocol import Results
 from edgesdk.codegen.pager_model import OpKind, PagerOp, Prediction, SwapGeometry, predict
+from edgesdk.toolchain import compile_firmware, parse_results
+from edgesdk.toolchain.protocol import Results
 
 HERE = Path(__file__).resolve().parent
 DRIVER = HERE / "c" / "pager_run.c"

@@ -26,13 +26,13 @@ import kernel_lib as kl
 import numpy as np
 import pytest
 from codegen_support import FIXTURES, runtime_archive
-from edgesdk.build.protocol import Results
-from edgesdk.codegen import ProjectOptions, generate_project
 from edgesdk.frontend import load_model
 from edgesdk.ir import Activation
+from edgesdk.pipeline import ProjectOptions, generate_project
 from edgesdk.reference import ReferenceTrainer, int8_graph
 from edgesdk.reference import kernels as fp
 from edgesdk.testing.builder import ModelBuilder
+from edgesdk.toolchain.protocol import Results
 from edgesdk.train import build_training_graph, fuse
 from edgesdk.train.graph import Compute
 from edgesdk.train.spec import PARAMETERIZED, layer_label

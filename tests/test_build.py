@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from edgesdk.boards import load_board
-from edgesdk.build import Target, compile_firmware, parse_results, require, run_firmware
-from edgesdk.build.protocol import f32_from_hex, f32_to_hex
-from edgesdk.build.toolchain import APT_INSTALL_ALL
 from edgesdk.errors import BoardError, FirmwareError, FitError, ToolchainError
+from edgesdk.toolchain import Target, compile_firmware, parse_results, require, run_firmware
+from edgesdk.toolchain.protocol import f32_from_hex, f32_to_hex
+from edgesdk.toolchain.tools import APT_INSTALL_ALL
 
 DEMO = Path(__file__).parent / "port_programs" / "port_demo.c"
 ARM_BOARDS = ("stm32f746", "stm32f407", "nrf52840", "nrf52832")

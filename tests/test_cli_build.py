@@ -15,13 +15,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from codegen_support import FIXTURES, every_op_classifier, runtime_archive
-from edgesdk.build import run_firmware
 from edgesdk.cli import main
-from edgesdk.codegen import compile_project, summarize
 from edgesdk.codegen.manifest import MANIFEST
 from edgesdk.frontend import load_model
+from edgesdk.pipeline import compile_project
 from edgesdk.reference import ReferenceTrainer
 from edgesdk.testing.builder import ModelBuilder
+from edgesdk.toolchain import run_firmware
+from edgesdk.toolchain.firmware import summarize
 
 
 def _cli(*args: str) -> tuple[int, str, str]:
@@ -236,7 +237,7 @@ def test_missing_cross_compiler_is_a_message_with_the_install_command(
 def _reference_demo(model: Path, data: Path, trainable: str, lr: float, batch: int, epochs: int):  # type: ignore[no-untyped-def]
     """What the demo main computes, in the numpy reference: correct test rows before and after,
     the mean loss of every epoch (summed in float32 in step order, as the C does)."""
-    from edgesdk.codegen.project import ProjectOptions, training_graph
+    from edgesdk.pipeline import ProjectOptions, training_graph
 
     graph = training_graph(load_model(model), ProjectOptions(trainable=trainable, lr=lr, batch=batch))
     trainer = ReferenceTrainer(graph)
@@ -387,7 +388,7 @@ def test_build_uses_the_fixture_model_name(tmp_path: Path) -> None:
 def test_regression_demo_with_data_reports_mse(tmp_path: Path) -> None:
     """An MSE model with float targets, batch 3 and a partial last test batch."""
     from codegen_support import every_op_regressor
-    from edgesdk.codegen import ProjectOptions, generate_project
+    from edgesdk.pipeline import ProjectOptions, generate_project
 
     rng = np.random.default_rng(0)
     x = rng.uniform(0.0, 1.0, (30, 6, 6, 3)).astype(np.float32)

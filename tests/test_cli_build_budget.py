@@ -13,15 +13,14 @@ from click.testing import CliRunner
 from codegen_support import FIXTURES
 from edgesdk.boards import load_board
 from edgesdk.cli import main
-from edgesdk.codegen import ProjectOptions, compile_project, generate_project
-from edgesdk.codegen.planning import PlanRequest, default_tier, planning_board
-from edgesdk.codegen.project import training_graph
-from edgesdk.codegen.report import symbol_sizes
 from edgesdk.codegen.swap import board_driver
 from edgesdk.frontend import load_model
+from edgesdk.pipeline import ProjectOptions, compile_project, generate_project, training_graph
 from edgesdk.plan.planner import PlanOptions, minimal_budget
+from edgesdk.plan.project import PlanRequest, default_tier, planning_board
 from edgesdk.plan.schedule import Schedule
 from edgesdk.plan.training import plan_graph
+from edgesdk.toolchain.report import symbol_sizes
 from schedule_support import resident_input_view
 
 SMALL_CNN = FIXTURES / "small_cnn_int8.tflite"

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from codegen_support import every_op_classifier, every_op_regressor, runtime_archive
-from edgesdk.build import compile_firmware, run_firmware
-from edgesdk.codegen import ProjectOptions, assemble_model, generate_project, pseudo_random_batches
+from edgesdk.codegen import assemble_model, pseudo_random_batches
 from edgesdk.codegen.kernels import c_float, c_floats, es_axis, es_dims
-from edgesdk.codegen.project import training_graph
 from edgesdk.errors import UnsupportedOpError
 from edgesdk.frontend import load_model
+from edgesdk.pipeline import ProjectOptions, generate_project, training_graph
 from edgesdk.testing.builder import ModelBuilder
+from edgesdk.toolchain import compile_firmware, run_firmware
 from edgesdk.train import build_training_graph
 
 API_CHECK = Path(__file__).resolve().parent / "c" / "model_api_check.c"

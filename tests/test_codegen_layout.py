@@ -8,6 +8,7 @@ import dataclasses
 
 import pytest
 from codegen_support import FIXTURES, every_op_classifier
+from edgesdk.codegen.assemble import assemble_model
 from edgesdk.codegen.layout import (
     ArenaLayout,
     Lifetime,
@@ -17,10 +18,9 @@ from edgesdk.codegen.layout import (
     lifetime_peak,
     render_layout,
 )
-from edgesdk.codegen.model import assemble_model
 from edgesdk.codegen.program import Program, Step, default_programs, program_lifetimes
-from edgesdk.codegen.project import ProjectOptions, training_graph
 from edgesdk.frontend import load_model
+from edgesdk.pipeline import ProjectOptions, training_graph
 from edgesdk.train.graph import ValueKind
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from commands import console_script
 from edgesdk.cli import main
 
 
@@ -62,5 +63,5 @@ def test_doctor_names_what_is_missing_and_how_to_install_it(tmp_path: Path, monk
 
 
 def test_doctor_runs_as_a_command():
-    done = subprocess.run(["edgesdk", "doctor"], capture_output=True, text=True, check=False)
+    done = subprocess.run([str(console_script()), "doctor"], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and "arm-none-eabi-gcc" in done.stdout and "Traceback" not in done.stderr

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from edgesdk.build import RunResult, compile_firmware, run_firmware
 from edgesdk.errors import FirmwareError
+from edgesdk.toolchain import RunResult, compile_firmware, run_firmware
 
 DEMO = Path(__file__).parent / "port_programs" / "port_demo.c"
 STAND_INS = {"stm32f746": "mps2-an500", "nrf52840": "mps2-an386"}  # Cortex-M7, Cortex-M4F

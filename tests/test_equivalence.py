@@ -38,11 +38,12 @@ from codegen_support import (
     float_bits,
     runtime_archive,
 )
-from edgesdk.build import run_firmware
-from edgesdk.codegen import ProjectOptions, compile_project, generate_project, pseudo_random_batches
+from edgesdk.codegen import pseudo_random_batches
 from edgesdk.codegen.kernels import BIT_EXACT
 from edgesdk.frontend import load_model
+from edgesdk.pipeline import ProjectOptions, compile_project, generate_project
 from edgesdk.reference import ReferenceTrainer
+from edgesdk.toolchain import run_firmware
 from edgesdk.train.spec import PARAMETERIZED, layer_label
 
 STEPS = 3

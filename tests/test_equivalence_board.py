@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from codegen_support import compare_with_reference, every_op_classifier, every_op_regressor, float_bits
-from edgesdk.build import run_firmware
-from edgesdk.build.protocol import Results
-from edgesdk.codegen import ProjectOptions, compile_project, generate_project
+from edgesdk.pipeline import ProjectOptions, compile_project, generate_project
+from edgesdk.toolchain import run_firmware
+from edgesdk.toolchain.protocol import Results
 
 STEPS = 3
 

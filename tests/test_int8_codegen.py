@@ -22,18 +22,23 @@ import numpy as np
 import pytest
 from codegen_support import FIXTURES, runtime_archive
 from edgesdk.boards import load_board
-from edgesdk.build import run_firmware
-from edgesdk.build.compiler import compile_firmware
-from edgesdk.build.protocol import Results
-from edgesdk.codegen import GeneratedProject, ProjectOptions, compile_project, generate_project
 from edgesdk.codegen.data import pseudo_random_batches
-from edgesdk.codegen.planning import PlanRequest, planning_board
-from edgesdk.codegen.project import training_graph
 from edgesdk.export.image import read_image, write_image
 from edgesdk.frontend import load_model
+from edgesdk.pipeline import (
+    GeneratedProject,
+    ProjectOptions,
+    compile_project,
+    generate_project,
+    training_graph,
+)
 from edgesdk.plan.planner import PlanOptions, minimal_budget
+from edgesdk.plan.project import PlanRequest, planning_board
 from edgesdk.plan.training import plan_graph
 from edgesdk.reference import ReferenceTrainer
+from edgesdk.toolchain import run_firmware
+from edgesdk.toolchain.compiler import compile_firmware
+from edgesdk.toolchain.protocol import Results
 from edgesdk.train.graph import Compute
 from edgesdk.train.spec import PARAMETERIZED, layer_label
 from schedule_support import resident_input_view

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from codegen_support import FIXTURES
-from edgesdk.build import run_firmware
 from edgesdk.cli import main
-from edgesdk.codegen import ProjectOptions, compile_project, generate_project
 from edgesdk.codegen.data import pseudo_random_batches
 from edgesdk.export import export_parameters
+from edgesdk.pipeline import ProjectOptions, compile_project, generate_project
 from edgesdk.reference.int8_graph import quantize_input
 from edgesdk.testing.tflm import run_tflm
+from edgesdk.toolchain import run_firmware
 from test_int8_codegen import build_and_compare, device_output, image_bytes
 
 MODEL = FIXTURES / "small_cnn_int8.tflite"

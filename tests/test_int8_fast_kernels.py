@@ -20,12 +20,12 @@ from pathlib import Path
 import int8_lib as il
 import numpy as np
 import pytest
-from edgesdk.build import compile_firmware, kernel_sources, run_firmware
 from edgesdk.codegen.kernels import fast_int8_fwd
 from edgesdk.frontend import import_model
 from edgesdk.ir import OpKind
 from edgesdk.quant import params as qp
 from edgesdk.reference import int8 as ref
+from edgesdk.toolchain import compile_firmware, kernel_sources, run_firmware
 from test_int8_kernels_c import _act, _bias, _graphs, _requant
 
 HERE = Path(__file__).resolve().parent

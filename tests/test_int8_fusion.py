@@ -20,16 +20,16 @@ import int8_lib as il
 import numpy as np
 import pytest
 from codegen_support import FIXTURES, runtime_archive
-from edgesdk.build.protocol import Results
-from edgesdk.codegen import ProjectOptions, generate_project
-from edgesdk.codegen.planning import PlanRequest
 from edgesdk.errors import TrainingError
 from edgesdk.frontend import load_model
 from edgesdk.ir import Padding
+from edgesdk.pipeline import ProjectOptions, generate_project
+from edgesdk.plan.project import PlanRequest
 from edgesdk.quant import params as qp
 from edgesdk.quant.prepare import window
 from edgesdk.reference import ReferenceTrainer
 from edgesdk.reference import int8 as ref
+from edgesdk.toolchain.protocol import Results
 from edgesdk.train import build_training_graph
 from edgesdk.train.graph import Compute
 from edgesdk.train.spec import Int8Training

@@ -21,19 +21,19 @@ import int8_train_lib as tl
 import numpy as np
 import pytest
 from codegen_support import FIXTURES, runtime_archive
-from edgesdk.build import run_firmware
-from edgesdk.build.compiler import compile_firmware
-from edgesdk.codegen import ProjectOptions, compile_project, generate_project
 from edgesdk.codegen.data import pseudo_random_batches
 from edgesdk.export import export_parameters
 from edgesdk.export.image import read_image, write_image
 from edgesdk.frontend import load_model
+from edgesdk.pipeline import ProjectOptions, compile_project, generate_project
 from edgesdk.quant import params as qp
 from edgesdk.reference import ReferenceTrainer
 from edgesdk.reference import int8 as ref8
 from edgesdk.reference import int8_graph as ref
 from edgesdk.reference.int8_graph import quantize_input
 from edgesdk.testing.tflm import run_tflm
+from edgesdk.toolchain import run_firmware
+from edgesdk.toolchain.compiler import compile_firmware
 from edgesdk.train import build_training_graph
 from edgesdk.train.graph import Compute, Stage
 from edgesdk.train.int8 import weight_scales

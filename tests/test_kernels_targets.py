@@ -2,7 +2,7 @@
 
 tests/c/kernel_bits.c runs a battery of kernels (layers forward and backward, pools, softmax,
 losses, three optimizers over five steps, es_expf / es_logf sweeps) on deterministic inputs and
-reports a hash of every output's bits. It is built with edgesdk.build for the host (gcc) and for
+reports a hash of every output's bits. It is built with edgesdk.toolchain for the host (gcc) and for
 the emulated stm32f746 (Cortex-M7, fpv5-sp-d16) and nrf52840 (Cortex-M4F, fpv4-sp-d16), and the
 hashes must agree exactly. This holds because every build disables FMA contraction and the
 kernels call no libm transcendental (math_f32.c instead; glibc and newlib differ).
@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from edgesdk.build import compile_firmware, kernel_sources, run_firmware
+from edgesdk.toolchain import compile_firmware, kernel_sources, run_firmware
 
 BATTERY = Path(__file__).resolve().parent / "c" / "kernel_bits.c"
 

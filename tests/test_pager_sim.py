@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from edgesdk.build import compile_firmware, parse_results
+from edgesdk.toolchain import compile_firmware, parse_results
 
 CHECK = Path(__file__).resolve().parent / "c" / "pager_sim_check.c"
 SWAP_SOURCE = Path(__file__).resolve().parent.parent / "runtime_c" / "src" / "swap.c"

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pager_lib as pl
 import pytest
-from edgesdk.build import compile_firmware, run_firmware
 from edgesdk.codegen.pager_model import VERIFY, SwapGeometry
+from edgesdk.toolchain import compile_firmware, run_firmware
 from elftools.elf.elffile import ELFFile
 
 HERE = Path(__file__).resolve().parent

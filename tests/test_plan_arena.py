@@ -9,8 +9,8 @@ import dataclasses
 import pytest
 from codegen_support import FIXTURES
 from edgesdk.boards import load_board
-from edgesdk.codegen.project import ProjectOptions, training_graph
 from edgesdk.frontend import load_model
+from edgesdk.pipeline import ProjectOptions, training_graph
 from edgesdk.plan.arena import (
     ArenaLayout,
     Lifetime,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from commands import console_script
 from edgesdk.cli import main
 from test_plan_milp import TINY
 
@@ -121,10 +122,8 @@ def test_missing_and_wrong_files(tmp_path: Path) -> None:
     assert code == 2 and "expected a .tflite model or a graph .json" in out
 
 
-def test_console_script_runs() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "edgesdk.cli", "plan", "--help"], capture_output=True, text=True, check=False
-    )
-    if out.returncode != 0:  # the package may not be runnable with -m: use the console script
-        out = subprocess.run(["edgesdk", "plan", "--help"], capture_output=True, text=True, check=True)
+@pytest.mark.parametrize("how", ["console script", "python -m edgesdk"])
+def test_console_script_runs(how: str) -> None:
+    command = [str(console_script())] if how == "console script" else [sys.executable, "-m", "edgesdk"]
+    out = subprocess.run([*command, "plan", "--help"], capture_output=True, text=True, check=True)
     assert "--runtime-budget" in out.stdout and "--plot" in out.stdout

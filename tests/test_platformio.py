@@ -8,17 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
-from edgesdk.build import compile_firmware, compile_project, elf_report, layout_for, run_firmware
-from edgesdk.build.platformio import (
-    SCONS_PACKAGE_VERSION,
-    PlatformIOProject,
-    pio_run,
-    program_path,
-    write_library,
-    write_project,
-)
-from edgesdk.build.targets import Target
+from edgesdk.codegen.platformio import PlatformIOHome, PlatformIOProject, write_library, write_project
 from edgesdk.errors import BoardError
+from edgesdk.targets import Target
+from edgesdk.toolchain import compile_directory, compile_firmware, elf_report, layout_for, run_firmware
+from edgesdk.toolchain.platformio import SCONS_PACKAGE_VERSION, pio_run, prepare_offline, program_path
 
 DEMO = Path(__file__).parent / "port_programs" / "port_demo.c"
 
@@ -26,6 +20,11 @@ DEMO = Path(__file__).parent / "port_programs" / "port_demo.c"
 @pytest.fixture(scope="module")
 def core_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pio-core")
+
+
+@pytest.fixture(scope="module")
+def home(core_dir: Path) -> PlatformIOHome:
+    return prepare_offline(core_dir)
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +48,8 @@ def _ini(project: PlatformIOProject) -> configparser.ConfigParser:
     return parser
 
 
-def test_project_files(tmp_path: Path, core_dir: Path):
-    project = write_project(tmp_path / "fw", "stm32f746", sources=[DEMO], core_dir=core_dir)
+def test_project_files(tmp_path: Path, home: PlatformIOHome):
+    project = write_project(tmp_path / "fw", "stm32f746", home, sources=[DEMO])
     ini = _ini(project)
     real, emulated = ini["env:stm32f746"], ini["env:stm32f746_emulated"]
     assert (real["platform"], real["board"]) == ("ststm32", "disco_f746ng")
@@ -69,7 +68,7 @@ def test_project_files(tmp_path: Path, core_dir: Path):
     assert (project.directory / "lib/edgesdk_runtime/include/edgesdk/port.h").is_file()
     assert (project.directory / "lib/edgesdk_runtime/port/cortex_m/startup.c").is_file()
     assert (project.directory / "src" / DEMO.name).is_file()
-    scons = core_dir / "packages" / "tool-scons"
+    scons = home.core_dir / "packages" / "tool-scons"
     assert json.loads((scons / "package.json").read_text())["version"] == SCONS_PACKAGE_VERSION
     assert json.loads((scons / ".piopm").read_text())["spec"]["owner"] == "platformio"
     assert (scons / "scons.py").is_file()
@@ -82,9 +81,9 @@ def test_project_files(tmp_path: Path, core_dir: Path):
 
 @pytest.mark.parametrize("board", ["stm32f746", "nrf52840"])
 def test_platformio_builds_and_runs_the_emulated_env_offline(
-    tmp_path: Path, core_dir: Path, host_results, offline: None, board: str
+    tmp_path: Path, home: PlatformIOHome, host_results, offline: None, board: str
 ):
-    project = write_project(tmp_path / "fw", board, sources=[DEMO], core_dir=core_dir)
+    project = write_project(tmp_path / "fw", board, home, sources=[DEMO])
     built = pio_run(project, project.emulated_env).check()
     assert "SUCCESS" in built.stdout
     elf = program_path(project, project.emulated_env)
@@ -103,16 +102,16 @@ def test_platformio_builds_and_runs_the_emulated_env_offline(
         assert results.raw[key] == host_results.raw[key]
 
     # the same project without PlatformIO: directly with arm-none-eabi-gcc, and on the host
-    direct = run_firmware(compile_project(project.directory, board), timeout_s=30).check().results
+    direct = run_firmware(compile_directory(project.directory, board), timeout_s=30).check().results
     assert direct.raw == results.raw
-    on_host = run_firmware(compile_project(project.directory, board, target="host"), timeout_s=30).check()
+    on_host = run_firmware(compile_directory(project.directory, board, target="host"), timeout_s=30).check()
     assert on_host.results.raw["sgd.loss"] == results.raw["sgd.loss"]
 
 
-def test_exec_reports_the_firmware_exit_status(tmp_path: Path, core_dir: Path, offline: None):
+def test_exec_reports_the_firmware_exit_status(tmp_path: Path, home: PlatformIOHome, offline: None):
     source = tmp_path / "exit7.c"
     source.write_text('#include "edgesdk/port.h"\nint main(void) { es_port_init(); return 7; }\n')
-    project = write_project(tmp_path / "fw", "stm32f746", sources=[source], core_dir=core_dir)
+    project = write_project(tmp_path / "fw", "stm32f746", home, sources=[source])
     ran = pio_run(project, project.emulated_env, "exec")
     assert ran.exit_status != 0 and ran.firmware_status == 7
 
@@ -125,6 +124,6 @@ def test_library_alone(tmp_path: Path):
     ]
 
 
-def test_host_board_has_no_platformio_project(tmp_path: Path, core_dir: Path):
+def test_host_board_has_no_platformio_project(tmp_path: Path, home: PlatformIOHome):
     with pytest.raises(BoardError, match="no PlatformIO platform"):
-        write_project(tmp_path, "host", core_dir=core_dir)
+        write_project(tmp_path, "host", home)

@@ -32,17 +32,22 @@ import numpy as np
 import pytest
 from codegen_support import FIXTURES, float_bits, runtime_archive
 from edgesdk.boards import load_board
-from edgesdk.build import run_firmware
-from edgesdk.build.protocol import Results
-from edgesdk.codegen import GeneratedProject, ProjectOptions, compile_project, generate_project
 from edgesdk.codegen.pager_model import DEFAULT_PROGRAM_BYTES
-from edgesdk.codegen.planning import PlanRequest
-from edgesdk.codegen.project import training_graph
-from edgesdk.codegen.report import symbol_sizes
 from edgesdk.codegen.swap import SWAP_SECTION, predict_counters
 from edgesdk.frontend import load_model
+from edgesdk.pipeline import (
+    GeneratedProject,
+    ProjectOptions,
+    compile_project,
+    generate_project,
+    training_graph,
+)
 from edgesdk.plan.arena import schedule_layout
+from edgesdk.plan.project import PlanRequest
 from edgesdk.plan.schedule import Schedule
+from edgesdk.toolchain import run_firmware
+from edgesdk.toolchain.protocol import Results
+from edgesdk.toolchain.report import symbol_sizes
 from schedule_support import mixed_from_paging, priced, schedule_of_kind
 
 DIGITS = Path(__file__).resolve().parent.parent / "examples" / "digits" / "model" / "digits_cnn.tflite"

@@ -13,13 +13,13 @@ from typing import Any
 import click
 
 from edgesdk.boards import load_board
-from edgesdk.codegen.firmware import BuiltFirmware, compile_project
 from edgesdk.codegen.int8 import ITEM_BYTES
-from edgesdk.codegen.planning import PlanRequest
-from edgesdk.codegen.project import GeneratedProject, ProjectOptions, generate_project
-from edgesdk.codegen.report import measure_ram, plan_lines, ram_lines
 from edgesdk.errors import PlanError
+from edgesdk.pipeline import GeneratedProject, ProjectOptions, generate_project
+from edgesdk.plan.project import PlanRequest
 from edgesdk.plan.units import kb, parse_size
+from edgesdk.toolchain.firmware import BuiltFirmware, compile_project
+from edgesdk.toolchain.report import measure_ram, plan_lines, ram_lines
 
 
 @click.command("build")

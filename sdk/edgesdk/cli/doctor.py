@@ -6,7 +6,7 @@ import json
 
 import click
 
-from edgesdk.build.toolchain import APT_INSTALL_ALL, survey
+from edgesdk.toolchain.tools import APT_INSTALL_ALL, survey
 
 # what each tool enables, to say what a missing one costs
 ENABLES = {

@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from edgesdk.codegen.firmware import ProjectRun, run_project
 from edgesdk.codegen.manifest import read_manifest
-from edgesdk.codegen.report import pager_lines
+from edgesdk.toolchain.firmware import ProjectRun, run_project
+from edgesdk.toolchain.report import pager_lines
 
 # large arrays and per-tier counters: in the Python API and the pager comparison, not the summary
 HIDDEN_KEYS = ("params", "trace.", "infer.output", "pager.", "swap.")

@@ -23,7 +23,7 @@ precision int8. What changes against fp32:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
@@ -32,20 +32,19 @@ from edgesdk.codegen import kernels as K
 from edgesdk.codegen.layout import ArenaLayout, Lifetime, Placement
 from edgesdk.codegen.model import (
     ConstArray,
+    FloatAssembler,
     Macro,
     ModelFacts,
     ModelSource,
     RamArray,
     RenderedCall,
     RenderedStep,
-    _Assembler,
     _channel_note,
     _shape_text,
 )
 from edgesdk.codegen.program import Program, Step, is_workspace, step_reads
-from edgesdk.errors import TrainingError
+from edgesdk.codegen.source import Int8Section, IoQuant
 from edgesdk.train.graph import Node, Stage, Value, ValueKind
-from edgesdk.train.spec import PARAMETERIZED, OptimizerKind, OptimizerSpec
 
 CTYPES = {
     ir.DType.INT8: "int8_t",
@@ -61,30 +60,6 @@ RESERVED = ("es_input_q", "es_output_q", "es_input_quant", "es_output_quant",
             "es_trace_int8", "int8_state_init", "es_param_records")
 
 
-@dataclass(frozen=True)
-class IoQuant:
-    """The model input or output as the float API converts it (quantize / dequantize)."""
-
-    scale: str  # C float literal
-    zero_point: int
-    dims: str  # name of its es_dims
-    count: int
-
-
-@dataclass(frozen=True)
-class Int8Section:
-    """What templates/model/int8_*.j2 print."""
-
-    arrays: tuple[ConstArray, ...]  # per-channel constants, in flash
-    input_offset: int  # the arena's input region (the float API's quantized batch, es_input_int8)
-    input_scheduled: bool  # the region is the planner's input node (its first lifetime): the steps
-    # read the batch from the arena, so es_train_step_int8 copies x there unless x is es_input_int8()
-    state_init: tuple[RenderedCall, ...]  # master copies from their parameters
-    rng: tuple[tuple[str, str], ...]  # (array, C literal of its start state)
-    input: IoQuant | None  # the model input is int8: es_train_step / es_infer quantize x
-    output: IoQuant | None  # the model output is int8: es_infer dequantizes it
-
-
 def _int_rows(values: Sequence[int]) -> tuple[str, ...]:
     literals = [K.c_int(v) for v in values]
     return tuple(", ".join(literals[i : i + INT_ROW_ITEMS]) for i in range(0, len(literals), INT_ROW_ITEMS))
@@ -96,8 +71,8 @@ def _float_rows(values: np.ndarray) -> tuple[str, ...]:
     return tuple(", ".join(literals[i : i + step]) for i in range(0, len(literals), step))
 
 
-class Int8Assembler(_Assembler):
-    """:class:`edgesdk.codegen.model._Assembler` for int8 training graphs."""
+class Int8Assembler(FloatAssembler):
+    """:class:`edgesdk.codegen.model.FloatAssembler` for int8 training graphs."""
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
@@ -377,34 +352,3 @@ def free_offset(layout: ArenaLayout, windows: Sequence[tuple[int, int]], size: i
             break
         at = max(at, _aligned(end, alignment))
     return at
-
-
-# ---------------------------------------------------------------- which precision to build
-
-
-def int8_model(model: ir.Graph) -> bool:
-    """Does every layer with weights carry int8 weights (what int8 training needs)?"""
-    layers = [op for op in model.ops if op.kind in PARAMETERIZED]
-    return bool(layers) and all(
-        model.tensor(op.inputs[1]).dtype is ir.DType.INT8 and model.tensor(op.inputs[1]).quant is not None
-        for op in layers
-    )
-
-
-def resolve_precision(
-    model: ir.Graph, precision: str, optimizer: OptimizerSpec, int8_training: str | None = None
-) -> str:
-    """``fp32`` or ``int8`` for a build: ``auto`` is int8 for an int8 model trained with plain SGD
-    (what int8 training supports), fp32 otherwise. Options for int8 updates need int8."""
-    choice = precision.strip().lower()
-    if choice not in ("auto", "int8", "fp32"):
-        raise TrainingError(f"precision {precision!r} is not known; use auto, int8 or fp32")
-    if choice == "auto":
-        plain_sgd = optimizer.kind is OptimizerKind.SGD and optimizer.weight_decay == 0
-        choice = "int8" if plain_sgd and int8_model(model) else "fp32"
-    if choice == "fp32" and int8_training:
-        raise TrainingError(
-            f"int8 training options ({int8_training!r}) apply to precision int8; build with "
-            "--precision int8 or drop them"
-        )
-    return choice

@@ -1,4 +1,4 @@
-"""Write a generated training project: :func:`generate_project`.
+"""Write a generated training project: :func:`render_project`.
 
 Layout of a project directory (docs/codegen.md has the details)::
 
@@ -18,32 +18,31 @@ Layout of a project directory (docs/codegen.md has the details)::
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from edgesdk import __version__, ir
-from edgesdk.boards import Board, load_board
-from edgesdk.build.linker import render_linker_script
-from edgesdk.build.platformio import LIBRARY_NAME, PlatformIOProject, write_library, write_project
-from edgesdk.build.targets import Target, layout_for
+from edgesdk import __version__
+from edgesdk.boards import Board
 from edgesdk.codegen import kernels as K
-from edgesdk.codegen.data import DEFAULT_SEED, Dataset, load_dataset
-from edgesdk.codegen.int8 import resolve_precision
+from edgesdk.codegen.assemble import assemble_model
+from edgesdk.codegen.data import DEFAULT_SEED, Dataset
+from edgesdk.codegen.linker import render_linker_script
 from edgesdk.codegen.manifest import Manifest, prepare_directory, write_manifest
-from edgesdk.codegen.model import (
-    ConstArray,
-    ModelFacts,
-    ModelSource,
-    assemble_model,
-    in_arena,
-    model_facts,
+from edgesdk.codegen.model import in_arena
+from edgesdk.codegen.options import ProjectOptions
+from edgesdk.codegen.platformio import (
+    LIBRARY_NAME,
+    PlatformIOHome,
+    PlatformIOProject,
+    write_library,
+    write_project,
 )
-from edgesdk.codegen.planning import PlannedStep, PlanRequest, given_schedule, load_schedule, plan_project
 from edgesdk.codegen.program import schedule_arena, scheduled_programs
+from edgesdk.codegen.source import ConstArray, ModelFacts, ModelSource
 from edgesdk.codegen.swap import (
     SIM_FLAGS,
     SwapTier,
@@ -53,45 +52,20 @@ from edgesdk.codegen.swap import (
     with_swap_region,
 )
 from edgesdk.codegen.templating import render
-from edgesdk.errors import PlanError, ToolchainError, TrainingError
-from edgesdk.frontend import load_model
-from edgesdk.plan.schedule import Schedule
-from edgesdk.train import OptimizerSpec, TrainingGraph, build_training_graph
+from edgesdk.plan.project import PlannedStep
+from edgesdk.targets import Target, layout_for
+from edgesdk.train import TrainingGraph
 
 SOURCES_DIR = "src"
 ROW_ITEMS = 8
 
 
 @dataclass(frozen=True)
-class ProjectOptions:
-    """What to train and what the demo program does (the ``edgesdk build`` options)."""
+class SourceModel:
+    """Where the model came from, as the manifest records it."""
 
-    trainable: str = "all"
-    optimizer: str = "sgd"  # sgd | momentum | adam, optionally ":key=value,..."
-    lr: float | None = None  # overrides the optimizer's learning rate
-    loss: str = "auto"  # softmax_xent | mse | auto (softmax_xent when the model ends in SOFTMAX)
-    batch: int = 1
-    data: Path | None = None  # .npz with x_train, y_train, x_test, y_test
-    epochs: int = 1  # with data
-    steps: int = 3  # without data: pseudo-random steps
-    seed: int = DEFAULT_SEED
-    trace: bool = False  # every step reports its output buffer (debugging, equivalence tests)
-    report_params: bool = False  # the demo reports the trained parameters
-    report_steps: bool = False  # the demo reports every step's loss
-    precision: str = "fp32"  # fp32 | int8 | auto (int8 for an int8 model trained with SGD)
-    int8_training: str | None = None  # int8 update options, e.g. "stochastic,unfused" (Int8Training)
-    plan: PlanRequest | None = None  # plan the training step for a RAM budget (edgesdk build --budget)
-    schedule: Schedule | Path | None = None  # or run this schedule (a plan.json): any plan for the graph
-
-    def __post_init__(self) -> None:
-        if self.plan is not None and self.schedule is not None:
-            raise PlanError("give either a RAM budget to plan for or a stored schedule, not both")
-        if self.batch < 1:
-            raise TrainingError(f"--batch must be >= 1, got {self.batch}")
-        if self.epochs < 0 or self.steps < 0:
-            raise TrainingError("--epochs and --steps must be >= 0")
-        if self.lr is not None and not self.lr > 0:
-            raise TrainingError(f"--lr must be a positive number, got {self.lr}")
+    name: str  # the .tflite file's name
+    sha256: str | None  # of its bytes (None for a graph built in memory)
 
 
 @dataclass(frozen=True)
@@ -129,55 +103,32 @@ class GeneratedProject:
         return int(self.manifest.data["demo_steps"])
 
 
-def resolve_loss(graph: ir.Graph, loss: str) -> str:
-    if loss != "auto":
-        return loss
-    last = graph.producer(graph.outputs[0]) if graph.outputs else None
-    return "softmax_xent" if last is not None and last.kind is ir.OpKind.SOFTMAX else "mse"
-
-
-def training_graph(model: ir.Graph, options: ProjectOptions) -> TrainingGraph:
-    """The training graph ``options`` describe."""
-    optimizer = OptimizerSpec.parse(options.optimizer)
-    if options.lr is not None:
-        optimizer = dataclasses.replace(optimizer, lr=float(options.lr))
-    precision = resolve_precision(model, options.precision, optimizer, options.int8_training)
-    return build_training_graph(
-        model,
-        trainable=options.trainable,
-        loss=resolve_loss(model, options.loss),
-        optimizer=optimizer,
-        batch=options.batch,
-        precision=precision,
-        int8_training=options.int8_training if precision == "int8" else None,
-    )
-
-
-def generate_project(
-    model: str | Path | bytes | ir.Graph,
-    board: str | Board,
-    out_dir: str | Path,
-    options: ProjectOptions | None = None,
+def render_project(
+    directory: Path,
+    board: Board,
+    tg: TrainingGraph,
+    options: ProjectOptions,
     *,
+    source_model: SourceModel,
+    facts: ModelFacts,
+    dataset: Dataset | None,
+    planned: PlannedStep | None,
+    platformio_home: PlatformIOHome | None,
+    notes: Sequence[str] = (),
     force: bool = False,
 ) -> GeneratedProject:
-    """Write the project for ``model`` on ``board`` into ``out_dir`` (see the module docstring).
+    """Write the project of ``tg`` on ``board`` into ``directory`` (see the module docstring).
 
-    Raises the SDK's errors: ModelError / UnsupportedOpError (the model), TrainingError (the
-    options), DataError (the data file), BoardError, ProjectError (the directory).
+    Everything is decided before this is called (:func:`edgesdk.pipeline.generate_project`):
+    the training graph, the plan, the data set. Without ``platformio_home`` a board project gets
+    the runtime library and linker scripts but no platformio.ini. Raises ProjectError (the
+    directory) and UnsupportedOpError (a node the C runtime cannot express).
     """
-    options = options or ProjectOptions()
-    board = load_board(board) if isinstance(board, str) else board
-    graph, model_name, digest = _load(model)
-    tg = training_graph(graph, options)
-    facts = model_facts(tg)
-    dataset = load_dataset(options.data, facts) if options.data is not None else None
     description = (
-        f"model {model_name}, board {board.name}",
+        f"model {source_model.name}, board {board.name}",
         f"trainable {options.trainable}, optimizer {tg.optimizer.kind.value} (lr {tg.optimizer.lr:g}), "
         f"loss {tg.loss_kind.value}, batch {tg.batch}, precision {tg.precision.value}",
     )
-    planned = _planned(options, tg, board)
     swap: tuple[SwapTier, ...] = ()
     if planned is None:
         source = assemble_model(tg, trace=options.trace, description=description)
@@ -199,7 +150,6 @@ def generate_project(
         )
     swap_region = emulated_swap_region(board, swap) if not board.is_host else None
 
-    directory = Path(out_dir)
     prepare_directory(directory, force)
     src = directory / SOURCES_DIR
     src.mkdir()
@@ -214,12 +164,12 @@ def generate_project(
         (src / "dataset.c").write_text(render("dataset.c.j2", data=context, version=__version__))
         sources.append("src/dataset.c")
 
-    notes: list[str] = []
+    notes = list(notes)
     pio: PlatformIOProject | None = None
     if board.is_host:
         write_library(directory / "lib" / LIBRARY_NAME)
     else:
-        pio = _write_board_files(directory, board, notes, swap_region)
+        pio = _write_board_files(directory, board, platformio_home, swap_region)
     if planned is not None:
         (directory / "plan.json").write_text(planned.schedule.to_json() + "\n")
         notes.extend(planned.notes)
@@ -235,7 +185,7 @@ def generate_project(
         directory,
         {
             "version": __version__,
-            "model": {"name": model_name, "sha256": digest},
+            "model": {"name": source_model.name, "sha256": source_model.sha256},
             "board": board.name,
             "options": _options_document(options, tg),
             "facts": dataclasses.asdict(facts),
@@ -271,16 +221,6 @@ def generate_project(
 
 
 # ---------------------------------------------------------------- pieces
-
-
-def _planned(options: ProjectOptions, graph: TrainingGraph, board: Board) -> PlannedStep | None:
-    if options.plan is not None:
-        return plan_project(graph, board, options.plan)
-    if isinstance(options.schedule, Schedule):
-        return given_schedule(options.schedule, graph, board)
-    if options.schedule is not None:
-        return load_schedule(options.schedule, graph, board)
-    return None
 
 
 def _symbols(source: ModelSource) -> dict[str, list[str]]:
@@ -365,16 +305,6 @@ def _plan_document(
     }
 
 
-def _load(model: str | Path | bytes | ir.Graph) -> tuple[ir.Graph, str, str | None]:
-    if isinstance(model, ir.Graph):
-        return model, model.name, None
-    if isinstance(model, bytes):
-        return load_model(model), "model", hashlib.sha256(model).hexdigest()
-    path = Path(model)
-    graph = load_model(path)
-    return graph, path.name, hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _demo_spec(options: ProjectOptions, facts: ModelFacts, dataset: Dataset | None) -> DemoSpec:
     return DemoSpec(
         has_data=dataset is not None,
@@ -419,15 +349,14 @@ def _dataset_context(dataset: Dataset, path: Path | None) -> _DatasetContext:
 
 
 def _write_board_files(
-    directory: Path, board: Board, notes: list[str], swap_region: tuple[int, int] | None
+    directory: Path, board: Board, home: PlatformIOHome | None, swap_region: tuple[int, int] | None
 ) -> PlatformIOProject | None:
     """platformio.ini + lib/ + linker scripts; without PlatformIO, the library and scripts only.
     With paging, the emulated script gets the ``es_swap`` region of the simulated flash."""
     pio: PlatformIOProject | None = None
-    try:
-        pio = write_project(directory, board)
-    except ToolchainError as error:
-        notes.append(f"platformio.ini was not written: {str(error).splitlines()[0]}")
+    if home is not None:
+        pio = write_project(directory, board, home)
+    else:
         write_library(directory / "lib" / LIBRARY_NAME)
     scripts = directory / "edgesdk"
     scripts.mkdir(exist_ok=True)

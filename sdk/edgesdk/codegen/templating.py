@@ -1,4 +1,5 @@
-"""The Jinja2 environment of the generated project's templates (templates/model/)."""
+"""The one Jinja2 environment of everything edgesdk renders: templates/model/ (the generated
+project's C and files) first, then templates/ (linker scripts, PlatformIO files by their subfolder)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,15 @@ from edgesdk.resources import templates_dir
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
+    root = templates_dir()
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir() / "model")),
+        loader=jinja2.FileSystemLoader([str(root / "model"), str(root)]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
-        trim_blocks=False,
-        lstrip_blocks=False,
     )
 
 
 def render(template: str, **context: Any) -> str:
-    """Render ``templates/model/<template>``; a missing variable is an error."""
+    """Render ``template`` (``model.c.j2``, ``linker/cortex_m.ld.j2``); a missing variable is an error."""
     return _environment().get_template(template).render(**context)

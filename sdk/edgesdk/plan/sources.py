@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from edgesdk.errors import PlanError
+from edgesdk.frontend import load_model
 from edgesdk.plan.graph import PlanGraph, graph_from_dict, load_graph_json
 from edgesdk.plan.training import kernel_family, planner_dict
+from edgesdk.train.choice import TrainingChoice, training_graph
 
 __all__ = ["TrainingChoice", "kernel_family", "load_plan_graph", "tflite_graph_dict"]
-
-
-@dataclass(frozen=True)
-class TrainingChoice:
-    """How a ``.tflite`` model trains (the same spellings as ``edgesdk build``)."""
-
-    trainable: str = "all"
-    optimizer: str = "sgd"
-    loss: str = "auto"
-    batch: int = 1
-    precision: str = "fp32"
 
 
 def load_plan_graph(path: str | Path, training: TrainingChoice | None = None) -> PlanGraph:
@@ -37,17 +27,4 @@ def load_plan_graph(path: str | Path, training: TrainingChoice | None = None) ->
 
 def tflite_graph_dict(path: Path, training: TrainingChoice) -> dict[str, Any]:
     """The training step of a ``.tflite`` model in the graph JSON shape, with kernel families."""
-    from edgesdk.codegen.project import resolve_loss
-    from edgesdk.frontend import load_model
-    from edgesdk.train.build import build_training_graph
-
-    model = load_model(path)
-    step = build_training_graph(
-        model,
-        trainable=training.trainable,
-        loss=resolve_loss(model, training.loss),
-        optimizer=training.optimizer,
-        batch=training.batch,
-        precision=training.precision,
-    )
-    return planner_dict(step)
+    return planner_dict(training_graph(load_model(path), training))

@@ -2,7 +2,7 @@
 
 QEMU runs with ``-icount shift=0`` (one instruction per virtual nanosecond, so the qemu port's
 SysTick counts instructions deterministically) and semihosting (the firmware's text and its exit
-status come back through it). The output is parsed with :mod:`edgesdk.build.protocol`.
+status come back through it). The output is parsed with :mod:`edgesdk.toolchain.protocol`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgesdk.boards import Board
-from edgesdk.build.compiler import Firmware
-from edgesdk.build.protocol import Results, parse_results
-from edgesdk.build.targets import Target
-from edgesdk.build.toolchain import require
 from edgesdk.errors import FirmwareError, ToolchainError
+from edgesdk.targets import Target
+from edgesdk.toolchain.compiler import Firmware
+from edgesdk.toolchain.protocol import Results, parse_results
+from edgesdk.toolchain.tools import require
 
 FAULT_STATUS = 255  # ES_PORT_FAULT_STATUS in runtime_c/port/cortex_m/cortex_m.h
 REGISTER_DUMP = ("R0", "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "R1", "s", "d", "XPSR", "FPSCR")

@@ -14,19 +14,22 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from edgesdk.boards import Board, load_board
-from edgesdk.build.elf import ElfReport, check_fit, elf_report
-from edgesdk.build.linker import render_linker_script
-from edgesdk.build.targets import Layout, Region, Target, layout_for, port_defines
-from edgesdk.build.toolchain import require
+from edgesdk.codegen.linker import render_linker_script
 from edgesdk.errors import ToolchainError
 from edgesdk.resources import runtime_dir
-
-# Every build: strict C99, and no fused multiply-add so that host and target compute the same bits.
-COMMON_CFLAGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off")
-# Cortex-M builds: per-function sections for --gc-sections, and start-up loops kept as loops.
-ARM_CFLAGS = ("-ffunction-sections", "-fdata-sections", "-fno-tree-loop-distribute-patterns")
-ARM_LDFLAGS = ("-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections")
-SANITIZE_FLAGS = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-g")
+from edgesdk.targets import (
+    ARM_CFLAGS,
+    ARM_LDFLAGS,
+    COMMON_CFLAGS,
+    SANITIZE_FLAGS,
+    Layout,
+    Region,
+    Target,
+    layout_for,
+    port_defines,
+)
+from edgesdk.toolchain.elf import ElfReport, check_fit, elf_report
+from edgesdk.toolchain.tools import require
 
 _OVERFLOW = re.compile(r"region `?(\w+)'? overflowed by (\d+) bytes|will not fit in region")
 

@@ -1,11 +1,9 @@
-"""PlatformIO projects for a board, and building/running their emulated env offline.
+"""Offline PlatformIO for the emulated envs: a core directory edgesdk controls, and ``pio run``.
 
-A project has two envs: ``<board>`` for the real board (``platform = ststm32`` / ``nordicnrf52``
-and the board's PlatformIO id; needs PlatformIO's registry once to fetch the platform) and
-``<board>_emulated`` for its QEMU stand-in, which uses edgesdk's local platform (shipped under
-boards/platformio/) through ``platform = symlink://...`` and the system's arm-none-eabi-gcc, so it
-builds and runs with no network. The only package PlatformIO insists on, ``tool-scons``, is made
-here from the installed SCons distribution in a core directory edgesdk controls.
+The only package PlatformIO insists on, ``tool-scons``, is made here from the installed SCons
+distribution; edgesdk's local platform (boards/platformio/) is copied next to it, with a board
+manifest per emulated board. The project files themselves are written by
+:mod:`edgesdk.codegen.platformio`.
 """
 
 from __future__ import annotations
@@ -17,25 +15,18 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgesdk import __version__
-from edgesdk.boards import Board, load_all_boards, load_board
-from edgesdk.build.compiler import ARM_CFLAGS, COMMON_CFLAGS
-from edgesdk.build.linker import render_linker_script
-from edgesdk.build.protocol import Results, parse_results
-from edgesdk.build.targets import Target, layout_for, port_defines
-from edgesdk.build.templating import render
-from edgesdk.build.toolchain import PLATFORMIO_VERSION, SCONS_VERSION, require
-from edgesdk.errors import BoardError, FirmwareError, ToolchainError
-from edgesdk.resources import boards_dir, runtime_dir
+from edgesdk.boards import Board, load_all_boards
+from edgesdk.codegen.platformio import PlatformIOHome, PlatformIOProject, emulated_board_id
+from edgesdk.errors import FirmwareError, ToolchainError
+from edgesdk.resources import boards_dir
+from edgesdk.toolchain.protocol import Results, parse_results
+from edgesdk.toolchain.tools import PLATFORMIO_VERSION, SCONS_VERSION, require
 
 CORE_DIR_VARIABLE = "EDGESDK_PLATFORMIO_DIR"
 SCONS_PACKAGE_VERSION = "4.41101.0"  # how PlatformIO 6.2.0 names SCons 4.11.1 (it requires ~4.41101.0)
-LIBRARY_NAME = "edgesdk_runtime"
-PROJECT_CFLAGS = (*COMMON_CFLAGS, "-O2", *ARM_CFLAGS)
 
 _SCONS_LAUNCHER = '''\
 """Launcher of the tool-scons package that edgesdk made from the installed SCons distribution."""
@@ -59,25 +50,7 @@ def default_core_dir() -> Path:
     return cache / "edgesdk" / "platformio"
 
 
-@dataclass(frozen=True)
-class OfflinePlatformIO:
-    """A PlatformIO core directory ready for offline builds of the emulated envs."""
-
-    core_dir: Path
-    platform_dir: Path  # the local platform, referenced as symlink://<platform_dir>
-
-    def environment(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env["PLATFORMIO_CORE_DIR"] = str(self.core_dir)
-        env["PLATFORMIO_SETTING_ENABLE_TELEMETRY"] = "No"
-        return env
-
-
-def emulated_board_id(board: Board) -> str:
-    return f"edgesdk_{board.name}_emulated"
-
-
-def prepare_offline(core_dir: Path | str | None = None) -> OfflinePlatformIO:
+def prepare_offline(core_dir: Path | str | None = None) -> PlatformIOHome:
     """Install tool-scons (from the installed SCons) and the local platform into ``core_dir``.
 
     Idempotent; the platform's board manifests are rewritten from the board files every time.
@@ -98,7 +71,7 @@ def prepare_offline(core_dir: Path | str | None = None) -> OfflinePlatformIO:
     _install_tool_scons(core / "packages" / "tool-scons")
     platform = core / "edgesdk-platform"
     _write_platform(platform)
-    return OfflinePlatformIO(core, platform)
+    return PlatformIOHome(core, platform)
 
 
 def _install_tool_scons(target: Path) -> None:
@@ -187,81 +160,6 @@ def _board_manifest(board: Board) -> dict[str, object]:
             "qemu_cpu": board.emulation.qemu_cpu,
         },
     }
-
-
-@dataclass(frozen=True)
-class PlatformIOProject:
-    directory: Path
-    board: Board
-    board_env: str  # the real board
-    emulated_env: str  # its QEMU stand-in
-    offline: OfflinePlatformIO
-
-
-def write_project(
-    directory: Path | str,
-    board: Board | str,
-    *,
-    sources: Sequence[Path | str] = (),
-    core_dir: Path | str | None = None,
-    stack_bytes: int | None = None,
-) -> PlatformIOProject:
-    """Write platformio.ini, lib/edgesdk_runtime (the runtime as a library), the linker scripts in
-    edgesdk/, and copy ``sources`` into src/. Existing files of the project are overwritten."""
-    board = load_board(board) if isinstance(board, str) else board
-    if board.is_host or board.platformio_platform is None or board.emulation is None:
-        raise BoardError(
-            f"board {board.name!r} has no PlatformIO platform and QEMU stand-in; a PlatformIO project "
-            "needs both ([platformio] and [emulation] in the board file)"
-        )
-    offline = prepare_offline(core_dir)
-    root = Path(directory).resolve()
-    (root / "src").mkdir(parents=True, exist_ok=True)
-    for source in sources:
-        shutil.copyfile(source, root / "src" / Path(source).name)
-
-    scripts = root / "edgesdk"
-    scripts.mkdir(exist_ok=True)
-    for target in (Target.BOARD, Target.EMULATED):
-        layout = layout_for(board, target, stack_bytes)
-        assert layout is not None
-        (scripts / f"{board.name}_{target.value}.ld").write_text(render_linker_script(board, target, layout))
-
-    write_library(root / "lib" / LIBRARY_NAME)
-    board_env, emulated_env = board.name, f"{board.name}_emulated"
-    (root / "platformio.ini").write_text(
-        render(
-            "platformio/platformio.ini.j2",
-            board=board,
-            version=__version__,
-            board_env=board_env,
-            emulated_env=emulated_env,
-            common_flags=PROJECT_CFLAGS,
-            board_ldscript=f"edgesdk/{board.name}_board.ld",
-            emulated_ldscript=f"edgesdk/{board.name}_emulated.ld",
-            board_defines=port_defines(board, Target.BOARD),
-            emulated_defines=port_defines(board, Target.EMULATED),
-            platform_dir=offline.platform_dir,
-            emulated_board_id=emulated_board_id(board),
-            core_dir=offline.core_dir,
-        )
-    )
-    return PlatformIOProject(root, board, board_env, emulated_env, offline)
-
-
-def write_library(directory: Path | str) -> Path:
-    """The runtime as a PlatformIO library: include/, src/ (kernels), port/ and library.json."""
-    library = Path(directory)
-    if library.exists():
-        shutil.rmtree(library)
-    library.mkdir(parents=True)
-    runtime = runtime_dir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.o")
-    for part in ("include", "src", "port"):
-        if (runtime / part).is_dir():
-            shutil.copytree(runtime / part, library / part, ignore=ignore)
-    (library / "library.json").write_text(render("platformio/library.json.j2", version=__version__))
-    return library
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Build a project directory written by :func:`edgesdk.build.platformio.write_project` directly,
+"""Build a project directory written by :func:`edgesdk.codegen.platformio.write_project` directly,
 without PlatformIO: the same sources (``src/``, ``lib/edgesdk_runtime``) through
 :func:`compile_firmware`, for the host, the emulated stand-in or the real board's flags.
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgesdk.boards import Board
-from edgesdk.build.compiler import Firmware, compile_firmware
-from edgesdk.build.targets import Target
 from edgesdk.errors import ToolchainError
+from edgesdk.targets import Target
+from edgesdk.toolchain.compiler import Firmware, compile_firmware
 
 LIBRARY = Path("lib") / "edgesdk_runtime"
 
@@ -31,7 +31,7 @@ def project_sources(directory: Path | str) -> tuple[list[Path], list[Path]]:
     return sources, includes
 
 
-def compile_project(
+def compile_directory(
     directory: Path | str,
     board: Board | str,
     *,

@@ -14,6 +14,13 @@ from dataclasses import dataclass
 from edgesdk.boards import Board
 from edgesdk.errors import BoardError
 
+# Every build: strict C99, and no fused multiply-add so that host and target compute the same bits.
+COMMON_CFLAGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off")
+# Cortex-M builds: per-function sections for --gc-sections, and start-up loops kept as loops.
+ARM_CFLAGS = ("-ffunction-sections", "-fdata-sections", "-fno-tree-loop-distribute-patterns")
+ARM_LDFLAGS = ("-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections")
+SANITIZE_FLAGS = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-g")
+
 
 class Target(enum.Enum):
     HOST = "host"

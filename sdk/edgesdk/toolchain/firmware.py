@@ -5,7 +5,7 @@ Targets (what ``edgesdk build --compile`` and ``edgesdk run`` use):
 - ``host``: the system gcc and the host port; any board's project builds for the host, which is
   how the C is compared with the numpy reference and with the emulated build;
 - ``emulated``: the board's QEMU stand-in. PlatformIO builds the project's emulated env when it
-  is installed (offline, see :mod:`edgesdk.build.platformio`); otherwise arm-none-eabi-gcc
+  is installed (offline, see :mod:`edgesdk.toolchain.platformio`); otherwise arm-none-eabi-gcc
   compiles the same sources with the same flags;
 - ``board``: the real board's flags, start-up code and memory sizes (arm-none-eabi-gcc): proves
   the real-board sources compile and fit; flash it with PlatformIO.
@@ -21,22 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from edgesdk.boards import Board, load_board
-from edgesdk.build.compiler import Firmware, compile_firmware
-from edgesdk.build.elf import ElfReport, check_fit
-from edgesdk.build.platformio import (
-    LIBRARY_NAME,
-    PlatformIOProject,
-    pio_run,
-    prepare_offline,
-    program_path,
-)
-from edgesdk.build.protocol import Results
-from edgesdk.build.runner import RunResult, run_firmware
-from edgesdk.build.targets import Target, layout_for
-from edgesdk.build.toolchain import find_tool, require
 from edgesdk.codegen.manifest import Manifest, read_manifest, record_build
+from edgesdk.codegen.platformio import LIBRARY_NAME, PlatformIOProject
 from edgesdk.codegen.swap import with_swap_region
 from edgesdk.errors import BoardError, ProjectError
+from edgesdk.targets import Target, layout_for
+from edgesdk.toolchain.compiler import Firmware, compile_firmware
+from edgesdk.toolchain.elf import ElfReport, check_fit
+from edgesdk.toolchain.platformio import pio_run, prepare_offline, program_path
+from edgesdk.toolchain.protocol import Results
+from edgesdk.toolchain.runner import RunResult, run_firmware
+from edgesdk.toolchain.tools import find_tool, require
 
 TARGETS = ("host", "emulated", "board")
 

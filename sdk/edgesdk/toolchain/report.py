@@ -20,8 +20,8 @@ from typing import Any
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
-from edgesdk.build.elf import ElfReport
-from edgesdk.build.protocol import Results
+from edgesdk.toolchain.elf import ElfReport
+from edgesdk.toolchain.protocol import Results
 
 COUNTERS = (
     ("bytes_programmed", "bytes programmed"),

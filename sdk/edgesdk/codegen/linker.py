@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from edgesdk.boards import Board
-from edgesdk.build.targets import Layout, Target
-from edgesdk.build.templating import render
+from edgesdk.codegen.templating import render
+from edgesdk.targets import Layout, Target
 
 
 def render_linker_script(board: Board, target: Target, layout: Layout) -> str:

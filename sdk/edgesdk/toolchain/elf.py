@@ -15,8 +15,8 @@ from typing import Any
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
-from edgesdk.build.targets import Layout
 from edgesdk.errors import FitError, ToolchainError
+from edgesdk.targets import Layout
 
 STACK_SECTION = ".stack"
 
