@@ -2,16 +2,19 @@
 #   make demo   the digits personalization demo, trained in the emulated STM32F746 (Cortex-M7)
 #   make test   the whole test suite
 # Set-up: Debian packages (cross compiler, newlib, QEMU) when missing, then a virtual
-# environment in .venv with edgesdk and its test extras.
+# environment in .venv with edgesdk and the demo's data set package (scikit-learn); `make test` adds the test
+# extras (PyTorch, TFLite Micro, PlatformIO, ...).
 
 VENV ?= .venv
 PYTHON ?= python3
 APT_PACKAGES = gcc gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 BIN = $(VENV)/bin
 
-.PHONY: setup system-packages demo test lint clean
+.PHONY: setup setup-test system-packages demo test lint clean
 
 setup: system-packages $(VENV)/.installed
+
+setup-test: setup $(VENV)/.installed-test
 
 system-packages:
 	@missing=""; \
@@ -26,16 +29,20 @@ system-packages:
 $(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[demo]'
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
 demo: setup
 	$(BIN)/python examples/digits/demo.py
 
-test: setup
+test: setup-test
 	$(BIN)/python -m pytest -q
 
-lint: setup
+lint: setup-test
 	$(BIN)/ruff check sdk tests benchmarks examples
 
 clean:

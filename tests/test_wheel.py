@@ -7,6 +7,7 @@ inside the package, and the installed ``edgesdk`` must find them there (not in t
 from __future__ import annotations
 
 import json
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +18,17 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = sorted((REPO / "tests" / "fixtures").glob("*.tflite"))
 
 
+def _test_site_packages() -> list[str]:
+    """The site-packages of the environment running the tests (the clone's .venv): where the
+    wheel's dependencies are installed. Never the base interpreter's, which may lack them."""
+    return [p for p in site.getsitepackages() if Path(p).is_dir()]
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A venv that sees the already-installed dependencies but gets edgesdk from a built wheel."""
+    """A venv that gets edgesdk from a built wheel and its dependencies from the test environment's
+    site-packages (a .pth line; the editable install's finder there is not loaded: .pth files of
+    a directory named in a .pth are not processed)."""
     root = tmp_path_factory.mktemp("wheel")
     wheel_dir = root / "dist"
     subprocess.run(
@@ -28,12 +37,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True, capture_output=True, text=True,
     )
     venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site_dir = next((venv / "lib").glob("python*/site-packages"))
+    (site_dir / "edgesdk_test_dependencies.pth").write_text("\n".join(_test_site_packages()) + "\n")
     wheels = list(wheel_dir.glob("edgesdk-*.whl"))
     assert len(wheels) == 1, wheels
     subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall",
-         str(wheels[0])],
+        [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q", "--no-deps",
+         "--force-reinstall", str(wheels[0])],
         check=True, capture_output=True, text=True, cwd=root,
     )
     return venv
