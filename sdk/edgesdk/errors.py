@@ -19,6 +19,11 @@ class TrainingError(EdgeSdkError):
     """The training set-up is invalid (trainable selection, loss, optimizer, batch)."""
 
 
+class NumericError(TrainingError):
+    """A value the generated code needs does not fit float32 (a learning rate of 1e40, a constant
+    derived from a subnormal quantization scale)."""
+
+
 class PlanError(EdgeSdkError):
     """The planner cannot produce a schedule (for example the RAM budget is below the floor)."""
 

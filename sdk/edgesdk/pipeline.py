@@ -30,7 +30,7 @@ from edgesdk.codegen.model import model_facts
 from edgesdk.codegen.options import ProjectOptions
 from edgesdk.codegen.platformio import PlatformIOHome
 from edgesdk.codegen.project import GeneratedProject, SourceModel, render_project
-from edgesdk.errors import ToolchainError
+from edgesdk.errors import ProjectError, ToolchainError
 from edgesdk.frontend import load_model
 from edgesdk.plan.project import PlannedStep, PlanRequest, given_schedule, load_schedule, plan_project
 from edgesdk.plan.schedule import Schedule
@@ -117,16 +117,23 @@ def generate_project(
     dataset = load_dataset(options.data, facts) if options.data is not None else None
     planned = plan_step(options, tg, board)
     home, notes = platformio_home(board)
-    return render_project(
-        Path(out_dir),
-        board,
-        tg,
-        options,
-        source_model=source,
-        facts=facts,
-        dataset=dataset,
-        planned=planned,
-        platformio_home=home,
-        notes=notes,
-        force=force,
-    )
+    try:
+        return render_project(
+            Path(out_dir),
+            board,
+            tg,
+            options,
+            source_model=source,
+            facts=facts,
+            dataset=dataset,
+            planned=planned,
+            platformio_home=home,
+            training=resolved,
+            notes=notes,
+            force=force,
+        )
+    except OSError as error:  # a directory that cannot be written (read-only, /proc, a file in the path)
+        raise ProjectError(
+            f"cannot write the project into {str(out_dir)!r}: {error.strerror or error}; choose a writable "
+            "directory with -o"
+        ) from None

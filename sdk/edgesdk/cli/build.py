@@ -7,12 +7,15 @@ beside the code and the report shows planned against measured RAM and the flash 
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
 import click
 
 from edgesdk.boards import load_board
+from edgesdk.cli.training import training_lines
 from edgesdk.codegen.int8 import ITEM_BYTES
 from edgesdk.errors import PlanError
 from edgesdk.pipeline import GeneratedProject, ProjectOptions, generate_project
@@ -94,6 +97,9 @@ from edgesdk.toolchain.report import measure_ram, plan_lines, ram_lines
 @click.option("--compile", "do_compile", is_flag=True, help="Also compile it and print the size report.")
 @click.option("--force", is_flag=True, help="Replace a project directory edgesdk made before.")
 @click.option("--trace", is_flag=True, help="Generated code reports every step's output (debugging).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document (training, memory, plan, builds)."
+)
 def command(
     model: Path,
     board: str,
@@ -120,6 +126,7 @@ def command(
     do_compile: bool,
     force: bool,
     trace: bool,
+    as_json: bool,
 ) -> None:
     """Write the C training runtime of MODEL (an int8 .tflite) for a board into a project.
 
@@ -149,28 +156,64 @@ def command(
         precision=precision, int8_training=int8_training,
     )
     project = generate_project(model, the_board, out_dir, options, force=force)
+    builds = _compile(project) if do_compile else []
+    if as_json:
+        click.echo(json.dumps(_document(project, builds), indent=1))
+        return
     _print_project(project)
-    if not do_compile:
-        click.echo(f"\nnext: edgesdk run {out_dir}" + ("" if project.board.is_host else " --emulate"))
-        return
-    if project.board.is_host:
-        built = compile_project(out_dir, "host")
-        click.echo(f"\ncompiled for the host ({built.tool}): {built.firmware.path}")
-        click.echo(f"next: edgesdk run {out_dir}")
-        return
-    emulated = compile_project(out_dir, "emulated")
-    click.echo(f"\ncompiled for the QEMU stand-in {project.board.emulated_by} with {emulated.tool}: "
-               f"{emulated.firmware.path}")
-    real = compile_project(out_dir, "board")
-    click.echo(f"compiled with the real board's flags ({real.tool}): {real.firmware.path}")
-    _print_report(real, project)
-    click.echo(f"\nnext: edgesdk run {out_dir} --emulate")
+    for built in builds:
+        where = {"host": "for the host", "emulated": f"for the QEMU stand-in {project.board.emulated_by}",
+                 "board": "with the real board's flags"}[built.target]
+        click.echo(f"\ncompiled {where} ({built.tool}): {built.firmware.path}")
+    if builds and not project.board.is_host:
+        _print_report(builds[-1], project)
+    click.echo(f"\nnext: edgesdk run {out_dir}" + ("" if project.board.is_host else " --emulate"))
+
+
+def _compile(project: GeneratedProject) -> list[BuiltFirmware]:
+    """--compile: the host build of a host project; the emulated and the real board's of a board's."""
+    targets = ("host",) if project.board.is_host else ("emulated", "board")
+    return [compile_project(project, target) for target in targets]
+
+
+def _document(project: GeneratedProject, builds: list[BuiltFirmware]) -> dict[str, Any]:
+    data = project.manifest.data
+    compiled = {}
+    for built in builds:
+        report = built.report()
+        ram = measure_ram(report, data["symbols"])
+        compiled[built.target] = {
+            "tool": built.tool,
+            "elf": str(built.firmware.path),
+            "flash_bytes": report.flash_used,
+            "static_ram_bytes": report.static_ram,
+            "stack_reserved_bytes": report.stack_reserved,
+            "ram": dataclasses.asdict(ram),
+        }
+    return {
+        "directory": str(project.directory),
+        "board": project.board.name,
+        "training": None if project.training is None else project.training.as_dict(),
+        "trains": list(project.graph.parameters),
+        "kernel_calls": {
+            "train_step": len(project.graph.nodes),
+            "inference": len(project.graph.inference_nodes),
+        },
+        "memory": data["memory"],
+        "plan": data.get("plan"),
+        "platformio": data.get("platformio"),
+        "notes": list(project.notes),
+        "compiled": compiled,
+    }
 
 
 def _print_project(project: GeneratedProject) -> None:
     m, graph = project.model, project.graph
     trained = ", ".join(graph.parameters)
     click.echo(f"wrote {project.directory} for {project.board.title}")
+    if project.training is not None:
+        for line in training_lines(project.training):
+            click.echo(f"  {line}")
     click.echo(f"  model {graph.name}: {len(graph.nodes)} kernel calls per training step, "
                f"{len(graph.inference_nodes)} per inference; trains {trained}")
     arena = int(project.manifest.data["memory"]["arena_bytes"])  # ES_MODEL_ARENA_BYTES

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import click
 
 from edgesdk.boards import load_board
+from edgesdk.cli.training import training_lines
 from edgesdk.errors import PlanError
 from edgesdk.plan.compare import Row, baseline_rows, chosen_row
 from edgesdk.plan.cost import build_cost_model
 from edgesdk.plan.planner import PlanOptions, plan
-from edgesdk.plan.sources import TrainingChoice, load_plan_graph
+from edgesdk.plan.sources import plan_source
 from edgesdk.plan.units import kb, parse_runtime, parse_size
+from edgesdk.train.choice import PRECISIONS, TrainingChoice
 
 
 @click.command("plan")
@@ -67,16 +70,22 @@ from edgesdk.plan.units import kb, parse_runtime, parse_size
 @click.option(
     "--trainable", default="all", show_default=True, help=".tflite: what trains (as in `edgesdk build`)."
 )
-@click.option("--optimizer", default="sgd", show_default=True, help=".tflite: sgd, momentum or adam.")
+@click.option(
+    "--optimizer", default="sgd", show_default=True,
+    help=".tflite: sgd, momentum or adam, optionally with options (as in `edgesdk build`).",
+)
+@click.option("--lr", type=float, default=None, help=".tflite: learning rate (default: the optimizer's).")
 @click.option("--loss", default="auto", show_default=True, help=".tflite: softmax_xent, mse or auto.")
 @click.option("--batch", type=int, default=1, show_default=True, help=".tflite: samples per step.")
 @click.option(
     "--precision",
-    type=click.Choice(["fp32", "int8"]),
-    default="fp32",
+    type=click.Choice(PRECISIONS),
+    default="auto",
     show_default=True,
-    help=".tflite: forward precision of the training step (as `edgesdk build` generates it).",
+    help=".tflite: precision of the training step, resolved as `edgesdk build` resolves it "
+    "(auto: int8 for an int8 model trained with sgd, else fp32).",
 )
+@click.option("--int8-training", default=None, help=".tflite: int8 update options (as in `edgesdk build`).")
 def command(
     model: Path,
     board: str,
@@ -92,25 +101,30 @@ def command(
     schedule_out: Path | None,
     trainable: str,
     optimizer: str,
+    lr: float | None,
     loss: str,
     batch: int,
     precision: str,
+    int8_training: str | None,
 ) -> None:
     """Plan what stays in RAM, what is recomputed and what is paged to flash in one training step
     of MODEL (a .tflite model or a graph .json, docs/planner.md) so that it fits a RAM budget."""
     the_board = load_board(board)
     choice = TrainingChoice(
-        trainable=trainable, optimizer=optimizer, loss=loss, batch=batch, precision=precision
+        trainable=trainable, optimizer=optimizer, lr=lr, loss=loss, batch=batch, precision=precision,
+        int8_training=int8_training,
     )
-    graph = load_plan_graph(model, choice)
+    graph, training = plan_source(model, choice)
     budget_bytes = the_board.sram_bytes if budget is None else parse_size(budget)
     if budget_bytes > the_board.sram_bytes:
         raise PlanError(
             f"the budget {kb(budget_bytes)} is more than the {kb(the_board.sram_bytes)} of SRAM "
             f"{the_board.name} has; pass --budget at most {the_board.sram_bytes // 1024}KB"
         )
-    if time_limit <= 0 or not 0 <= gap < 1:
-        raise PlanError("--time-limit must be positive and --gap in [0, 1)")
+    if not (math.isfinite(time_limit) and time_limit > 0) or not 0 <= gap < 1:
+        raise PlanError("--time-limit must be a positive number of seconds and --gap in [0, 1)")
+    if max_erases is not None and not (math.isfinite(max_erases) and max_erases >= 0):
+        raise PlanError(f"--max-erases must be a number of erases per step >= 0, got {max_erases}")
     cost = build_cost_model(the_board, graph, objective)
     runtime_s = None if runtime_budget is None else parse_runtime(runtime_budget, cost.keep_all_time)
     options = PlanOptions(
@@ -133,8 +147,13 @@ def command(
 
         plot_timeline(graph, the_board, schedule, plot)
     if as_json:
-        click.echo(json.dumps(_document(result, rows, cost.skipped_tiers), indent=1))
+        document = _document(result, rows, cost.skipped_tiers)
+        chosen = None if training is None else training.as_dict()
+        click.echo(json.dumps({"training": chosen, **document}, indent=1))
         return
+    if training is not None:
+        for line in training_lines(training):
+            click.echo(line)
     _print(graph.name, the_board.name, options, result, rows, cost.skipped_tiers, cost.keep_all_cost)
     if plot is not None:
         click.echo(f"memory timeline: {plot}")

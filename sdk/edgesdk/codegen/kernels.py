@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from edgesdk import ir
-from edgesdk.errors import UnsupportedOpError
+from edgesdk.errors import NumericError, UnsupportedOpError
 from edgesdk.quant.params import ConvInt8Params, DepthwiseInt8Params, FullyConnectedInt8Params
 from edgesdk.train.graph import Compute, Node
 
@@ -172,9 +172,12 @@ def c_float(value: float) -> str:
 
 def c_floats(values: np.ndarray) -> list[str]:
     """Exact float32 C literals for a whole array (shortest round-trip decimals, ``f`` suffix)."""
-    flat = np.asarray(values, dtype=np.float32).reshape(-1)
+    wide = np.asarray(values, dtype=np.float64).reshape(-1)
+    with np.errstate(over="ignore"):
+        flat = wide.astype(np.float32)
     if not np.all(np.isfinite(flat)):
-        raise ValueError("cannot write non-finite values as C float literals")
+        bad = wide[~np.isfinite(flat)][0]
+        raise NumericError(f"{bad:g} is beyond float32's range (largest {np.finfo(np.float32).max:.4g})")
     texts = [str(v) for v in flat]
     return [t + ("f" if ("." in t or "e" in t) else ".0f") for t in texts]
 
@@ -1363,4 +1366,11 @@ BIT_EXACT: frozenset[Compute] = frozenset(
 def kernel_calls(node: Node, source: ir.Graph | None = None) -> tuple[KernelCall, ...]:
     """The C calls of ``node``; ``source`` (the model) names the fused activation of backward nodes
     so that a layer's forward and backward calls share one parameter struct."""
-    return KERNEL_CALLS[node.compute](node, source)
+    try:
+        return KERNEL_CALLS[node.compute](node, source)
+    except NumericError as error:
+        raise NumericError(
+            f"node {node.name} needs a constant the device cannot hold: {error}; it comes from the "
+            "model's quantization scales or the optimizer's hyper-parameters (check both, e.g. a smaller "
+            "--lr or weight decay)"
+        ) from None

@@ -49,6 +49,16 @@ def is_project(directory: Path) -> bool:
 
 def prepare_directory(directory: Path, force: bool) -> None:
     """Make ``directory`` ready for a new project (see the module docstring)."""
+    try:
+        _prepare(directory, force)
+    except OSError as error:
+        raise ProjectError(
+            f"cannot make the project directory {str(directory)!r}: {error.strerror or error}; "
+            "choose a writable directory with -o"
+        ) from None
+
+
+def _prepare(directory: Path, force: bool) -> None:
     if directory.exists() and not directory.is_dir():
         raise ProjectError(f"{str(directory)!r} is a file; choose a directory for the project with -o")
     if directory.is_dir() and any(directory.iterdir()):

@@ -29,7 +29,7 @@ class ProjectOptions:
     trace: bool = False  # every step reports its output buffer (debugging, equivalence tests)
     report_params: bool = False  # the demo reports the trained parameters
     report_steps: bool = False  # the demo reports every step's loss
-    precision: str = "fp32"  # fp32 | int8 | auto (int8 for an int8 model trained with SGD)
+    precision: str = "auto"  # auto (int8 for an int8 model trained with plain SGD) | int8 | fp32
     int8_training: str | None = None  # int8 update options, e.g. "stochastic,unfused" (Int8Training)
     plan: PlanRequest | None = None  # plan the training step for a RAM budget (edgesdk build --budget)
     schedule: Schedule | Path | None = None  # or run this schedule (a plan.json): any plan for the graph

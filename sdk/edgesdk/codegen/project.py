@@ -55,6 +55,7 @@ from edgesdk.codegen.templating import render
 from edgesdk.plan.project import PlannedStep
 from edgesdk.targets import Target, layout_for
 from edgesdk.train import TrainingGraph
+from edgesdk.train.choice import ResolvedTraining
 
 SOURCES_DIR = "src"
 ROW_ITEMS = 8
@@ -96,6 +97,7 @@ class GeneratedProject:
     notes: tuple[str, ...] = field(default_factory=tuple)
     planned: PlannedStep | None = None  # the schedule the training step runs (None: keep-all)
     swap: tuple[SwapTier, ...] = ()  # the storage tiers it pages to
+    training: ResolvedTraining | None = None  # the resolver's choices and why (None: graph given)
 
     @property
     def demo_steps(self) -> int:
@@ -114,6 +116,7 @@ def render_project(
     dataset: Dataset | None,
     planned: PlannedStep | None,
     platformio_home: PlatformIOHome | None,
+    training: ResolvedTraining | None = None,
     notes: Sequence[str] = (),
     force: bool = False,
 ) -> GeneratedProject:
@@ -187,7 +190,7 @@ def render_project(
             "version": __version__,
             "model": {"name": source_model.name, "sha256": source_model.sha256},
             "board": board.name,
-            "options": _options_document(options, tg),
+            "options": _options_document(options, tg, training),
             "facts": dataclasses.asdict(facts),
             "memory": {
                 "arena_bytes": source.arena_size,
@@ -216,7 +219,7 @@ def render_project(
         },
     )
     return GeneratedProject(
-        directory, board, tg, source, facts, manifest, dataset, pio, tuple(notes), planned, swap
+        directory, board, tg, source, facts, manifest, dataset, pio, tuple(notes), planned, swap, training
     )
 
 
@@ -372,9 +375,12 @@ def _write_board_files(
     return pio
 
 
-def _options_document(options: ProjectOptions, graph: TrainingGraph) -> dict[str, object]:
+def _options_document(
+    options: ProjectOptions, graph: TrainingGraph, training: ResolvedTraining | None
+) -> dict[str, object]:
     opt = graph.optimizer
     return {
+        "why": [] if training is None else list(training.reasons),
         "trainable": options.trainable,
         "optimizer": {
             "kind": opt.kind.value,

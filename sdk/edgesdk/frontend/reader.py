@@ -228,6 +228,13 @@ def _read_quant(tensor: tflite.Tensor, name: str, rank: int) -> RawQuant | None:
         raise ModelError(f"tensor {name!r} has {scale.size} scales but {zero_point.size} zero points")
     if not np.all(np.isfinite(scale)) or np.any(scale < 0):
         raise ModelError(f"tensor {name!r} has a negative or non-finite quantization scale")
+    f32 = np.finfo(np.float32)
+    if np.any(scale < f32.tiny) or np.any(scale > f32.max):
+        bad = scale[(scale < f32.tiny) | (scale > f32.max)][0]
+        raise ModelError(
+            f"tensor {name!r} has a quantization scale of {bad:g}: a quantized tensor needs a positive "
+            f"float32 scale between {f32.tiny:.4g} and {f32.max:.4g}; re-export the model"
+        )
     axis = int(quant.QuantizedDimension())
     if scale.size > 1 and not 0 <= axis < rank:
         raise ModelError(f"tensor {name!r} is quantized along axis {axis} but has rank {rank}")

@@ -14,6 +14,7 @@ not usable, and the planner says why.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -46,8 +47,11 @@ class PlanRequest:
             raise PlanError(f"the RAM budget must be positive, got {self.budget_bytes} B")
         if self.objective not in OBJECTIVES:
             raise PlanError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
-        if self.time_limit_s <= 0:
-            raise PlanError("--time-limit must be positive")
+        if not (math.isfinite(self.time_limit_s) and self.time_limit_s > 0):
+            raise PlanError(f"--time-limit must be a positive number of seconds, got {self.time_limit_s}")
+        erases = self.max_erases_per_step
+        if erases is not None and not (math.isfinite(erases) and erases >= 0):
+            raise PlanError(f"--max-erases must be a number of erases per step >= 0, got {erases}")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import Any
 from edgesdk.boards import Board, load_board
 from edgesdk.codegen.manifest import Manifest, read_manifest, record_build
 from edgesdk.codegen.platformio import LIBRARY_NAME, PlatformIOProject
+from edgesdk.codegen.project import GeneratedProject
 from edgesdk.codegen.swap import with_swap_region
 from edgesdk.errors import BoardError, ProjectError
 from edgesdk.targets import Target, layout_for
@@ -86,8 +87,13 @@ def _include_dirs(directory: Path) -> list[Path]:
     return [directory / "src", library / "include", library / "src"]
 
 
+def project_directory(project: GeneratedProject | Path | str) -> Path:
+    """A project given as what :func:`edgesdk.pipeline.generate_project` returned, or its directory."""
+    return project.directory if isinstance(project, GeneratedProject) else Path(project)
+
+
 def compile_project(
-    directory: Path | str,
+    directory: GeneratedProject | Path | str,
     target: str = "host",
     *,
     sanitize: bool = False,
@@ -101,7 +107,7 @@ def compile_project(
     ``sanitize`` (host only) go to the compiler; PlatformIO builds take neither.
     ``runtime_archive``: the runtime already compiled (kernels and ports, same flags) into an
     archive, linked instead of compiling lib/ again (test suites, repeated builds)."""
-    directory = Path(directory)
+    directory = project_directory(directory)
     manifest = read_manifest(directory)
     board = load_board(manifest.board)
     if target not in TARGETS:
@@ -193,11 +199,15 @@ def firmware_for(directory: Path | str, target: str) -> BuiltFirmware | None:
 
 
 def run_project(
-    directory: Path | str, *, emulate: bool = False, timeout_s: float = 300.0, rebuild: bool = False
+    directory: GeneratedProject | Path | str,
+    *,
+    emulate: bool = False,
+    timeout_s: float = 300.0,
+    rebuild: bool = False,
 ) -> ProjectRun:
     """Run the project's demo on the host or in QEMU (compiling it first if needed) and check
     that it finished cleanly (raises FirmwareError otherwise)."""
-    directory = Path(directory)
+    directory = project_directory(directory)
     manifest = read_manifest(directory)
     target = "emulated" if emulate else "host"
     if emulate and load_board(manifest.board).is_host:

@@ -292,7 +292,14 @@ class _Builder:
 
     # ------------------------------------------------------------ 2. loss
     def _loss(self, forward: list[_Proto]) -> tuple[_Proto, str, list[_Proto]]:
-        output = self.tensor_value[self.graph.outputs[0]]
+        output = self.tensor_value.get(self.graph.outputs[0])
+        if output is None:
+            tensor = self.graph.tensor(self.graph.outputs[0])
+            what = "a constant" if tensor.data is not None else "not computed by any layer"
+            raise TrainingError(
+                f"the model's output {tensor.name!r} is {what}: there is nothing to train toward; "
+                "the output must be computed from the input"
+            )
         producers = {p.output: p for p in forward}
         producer = producers.get(output)
         logits, trailing, beta = output, [], 1.0
