@@ -23,7 +23,7 @@ from edgesdk.codegen.kernels.args import (
     unsupported,
 )
 from edgesdk.codegen.kernels.quant import activation_quant, affine_struct
-from edgesdk.codegen.kernels.signature import OUT, Row, flat, literal, row, rows
+from edgesdk.codegen.kernels.signature import OUT, PartFn, Row, flat, literal, row, rows
 from edgesdk.train.graph import Compute, Node
 
 # ---------------------------------------------------------------- float32
@@ -61,7 +61,7 @@ def _grad_sum(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
 # ---------------------------------------------------------------- int8
 
 
-def _struct(ctype: str, names: Sequence[str]):  # noqa: ANN202
+def _struct(ctype: str, names: Sequence[str]) -> PartFn:
     """A row part: the ``ctype`` struct of the node's ``attrs["params"]`` fields ``names``."""
     return lambda n, g: StructArg(ctype, hint(n, "q"), int_fields(n.attrs["params"], names))
 
@@ -72,7 +72,7 @@ _ADD_INT8_FIELDS = (
 )
 
 
-def _aligned(role: str):  # noqa: ANN202
+def _aligned(role: str) -> PartFn:
     """A row part: an ADD operand's shape aligned on the output's trailing axes (numpy broadcasting)."""
 
     def part(n: Node, g: ir.Graph | None) -> DimsArg:

@@ -14,6 +14,7 @@ from edgesdk.codegen.kernels.args import (
     hint,
     int_array,
 )
+from edgesdk.codegen.kernels.signature import PartFn
 from edgesdk.train.graph import Node
 
 
@@ -22,7 +23,7 @@ def affine_struct(n: Node, suffix: str, scale: float, zero_point: int) -> Struct
     return StructArg("es_affine_int8_params", hint(n, suffix), fields)
 
 
-def activation_quant(role: str):  # noqa: ANN201
+def activation_quant(role: str) -> PartFn:
     """A row part: the ``es_affine_int8_params`` of the node's ``<role>_scale`` / ``<role>_zero_point``
     (``x``: the layer input a weight gradient reads, ``y``: the output an activation's backward reads)."""
 
