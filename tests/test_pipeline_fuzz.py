@@ -23,4 +23,4 @@ def test_only_sdk_errors_escape_any_stage(seed_model: str, tmp_path: Path) -> No
     assert not escaped, "\n\n".join(f"{o.mutation} ({o.error}):\n{o.detail}" for o in escaped[:5])
     stages = collections.Counter(o.stage for o in outcomes)
     # the field-level mutations reach the later stages: the fuzz is not stuck at the importer
-    assert stages["pipeline"] + stages["generated"] >= len(outcomes) // 3, stages
+    assert stages["pipeline"] + stages["generated"] >= len(outcomes) // 5, stages

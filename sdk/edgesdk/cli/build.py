@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from edgesdk.boards import load_board
+from edgesdk.cli.progress import progress
 from edgesdk.cli.training import training_lines
 from edgesdk.codegen.int8 import ITEM_BYTES
 from edgesdk.errors import PlanError
@@ -155,8 +156,11 @@ def command(
         epochs=epochs, steps=steps, trace=trace, plan=request, schedule=plan_file,
         precision=precision, int8_training=int8_training,
     )
-    project = generate_project(model, the_board, out_dir, options, force=force)
-    builds = _compile(project) if do_compile else []
+    label = "planning and generating" if request is not None else "generating"
+    with progress(label, enabled=not as_json):
+        project = generate_project(model, the_board, out_dir, options, force=force)
+    with progress("compiling", enabled=not as_json and do_compile):
+        builds = _compile(project) if do_compile else []
     if as_json:
         click.echo(json.dumps(_document(project, builds), indent=1))
         return

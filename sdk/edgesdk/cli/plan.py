@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from edgesdk.boards import load_board
+from edgesdk.cli.progress import progress
 from edgesdk.cli.training import training_lines
 from edgesdk.errors import PlanError
 from edgesdk.plan.compare import Row, baseline_rows, chosen_row
@@ -135,10 +136,12 @@ def command(
         time_limit_s=time_limit,
         mip_gap=gap,
     )
-    result = plan(graph, the_board, options)
+    with progress(f"planning {graph.name} ({len(graph.nodes)} nodes)", enabled=not as_json):
+        result = plan(graph, the_board, options)
     rows = [chosen_row(result)]
     if baselines:
-        rows += baseline_rows(graph, the_board, options, time_limit / 3)
+        with progress("baselines", enabled=not as_json):
+            rows += baseline_rows(graph, the_board, options, time_limit / 3)
     schedule = result.schedule
     if schedule_out is not None:
         schedule_out.write_text(schedule.to_json())

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from edgesdk.cli.progress import progress
 from edgesdk.codegen.manifest import read_manifest
 from edgesdk.toolchain.firmware import ProjectRun, run_project
 from edgesdk.toolchain.report import pager_lines
@@ -29,7 +30,9 @@ def command(project: Path, emulate: bool, as_json: bool, timeout: float, rebuild
     with --emulate for the board's QEMU stand-in, where the counter counts instructions.
     """
     manifest = read_manifest(project)
-    done = run_project(project, emulate=emulate, timeout_s=timeout, rebuild=rebuild)
+    where = "in the emulator" if emulate else "on this machine"
+    with progress(f"compiling and running {where}", enabled=not as_json):
+        done = run_project(project, emulate=emulate, timeout_s=timeout, rebuild=rebuild)
     plan = manifest.data.get("plan")
     if as_json:
         document = _document(project, manifest.board, done)

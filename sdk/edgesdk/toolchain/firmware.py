@@ -25,7 +25,7 @@ from edgesdk.codegen.manifest import Manifest, read_manifest, record_build
 from edgesdk.codegen.platformio import LIBRARY_NAME, PlatformIOProject
 from edgesdk.codegen.project import GeneratedProject
 from edgesdk.codegen.swap import with_swap_region
-from edgesdk.errors import BoardError, ProjectError
+from edgesdk.errors import BoardError, FitError, ProjectError
 from edgesdk.targets import Target, layout_for
 from edgesdk.toolchain.compiler import Firmware, compile_firmware
 from edgesdk.toolchain.elf import ElfReport, check_fit
@@ -92,6 +92,21 @@ def project_directory(project: GeneratedProject | Path | str) -> Path:
     return project.directory if isinstance(project, GeneratedProject) else Path(project)
 
 
+def check_sram(manifest: Manifest, board: Board) -> None:
+    """Before compiling for a board: the arena and the training state alone must fit its SRAM (the
+    linker would say it with a dump of truncated relocations, or an object too large to exist)."""
+    memory = manifest.data["memory"]
+    arena, state = int(memory["arena_bytes"]), int(memory["state_bytes"])
+    if arena + state <= board.sram_bytes:
+        return
+    batch = manifest.data["options"].get("batch", 1)
+    raise FitError(
+        f"the training step does not fit {board.name}: {arena + state:,} B of SRAM needed (arena "
+        f"{arena:,} B + state {state:,} B, batch {batch}), {board.sram_bytes:,} B available; lower "
+        "--batch, train fewer layers (--trainable), or plan it into less RAM with --budget"
+    )
+
+
 def compile_project(
     directory: GeneratedProject | Path | str,
     target: str = "host",
@@ -117,6 +132,8 @@ def compile_project(
             "this project is for the host board: it has no emulated or board target; use target host"
         )
     require("gcc" if target == "host" else "arm-none-eabi-gcc")  # a clear message with the install command
+    if target != "host":
+        check_sram(manifest, board)
     suffix = "-sanitize" if sanitize else ""
     out = directory / "build" / f"{target}{suffix}"
     pio_possible = (
