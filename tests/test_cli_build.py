@@ -239,7 +239,8 @@ def _reference_demo(model: Path, data: Path, trainable: str, lr: float, batch: i
     the mean loss of every epoch (summed in float32 in step order, as the C does)."""
     from edgesdk.pipeline import ProjectOptions, training_graph
 
-    graph = training_graph(load_model(model), ProjectOptions(trainable=trainable, lr=lr, batch=batch))
+    options = ProjectOptions(trainable=trainable, lr=lr, batch=batch, precision="fp32")  # as the builds ask
+    graph = training_graph(load_model(model), options)
     trainer = ReferenceTrainer(graph)
     arrays = np.load(data)
     x_train, y_train, x_test, y_test = (arrays[k] for k in ("x_train", "y_train", "x_test", "y_test"))
@@ -395,7 +396,7 @@ def test_regression_demo_with_data_reports_mse(tmp_path: Path) -> None:
     y = np.stack([x.mean(axis=(1, 2, 3)), x[:, :3].mean(axis=(1, 2, 3)), x[..., 0].mean(axis=(1, 2))], 1)
     data = tmp_path / "targets.npz"
     np.savez(data, x_train=x[:20], y_train=y[:20], x_test=x[20:], y_test=y[20:])
-    options = ProjectOptions(lr=0.1, batch=3, data=data, epochs=4)
+    options = ProjectOptions(lr=0.1, batch=3, data=data, epochs=4, precision="fp32")
     project = generate_project(every_op_regressor(), "host", tmp_path / "fw", options)
     archive = runtime_archive(tmp_path.parent / "edgesdk-runtime")
     run = run_firmware(compile_project(project.directory, "host", runtime_archive=archive).firmware).check()

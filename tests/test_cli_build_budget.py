@@ -27,7 +27,7 @@ SMALL_CNN = FIXTURES / "small_cnn_int8.tflite"
 
 
 def _cli(*args: str) -> tuple[int, str, str]:
-    if args[0] == "build":  # the plans and figures here are fp32's (int8 is the default for this model)
+    if args[0] in ("build", "plan"):  # the plans and figures here are fp32's (int8 is this model's default)
         args = (*args, "--precision", "fp32")
     result = CliRunner().invoke(main, [str(a) for a in args])
     if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -135,7 +135,7 @@ def test_int8_smallest_budget_no_longer_counts_the_input_batch(tmp_path: Path) -
 
 
 def test_default_tiers() -> None:
-    graph = training_graph(load_model(SMALL_CNN), ProjectOptions())
+    graph = training_graph(load_model(SMALL_CNN), ProjectOptions(precision="fp32"))
     tier, notes = default_tier(load_board("stm32f746"), graph)
     assert tier == "qspi_nor" and "internal_flash" in notes[0] and "reserve" in notes[0]
     assert default_tier(load_board("nrf52840"), graph) == ("qspi_nor", ())
@@ -160,7 +160,9 @@ def test_board_drivers_per_tier() -> None:
 def test_nrf52840_board_firmware_with_its_swap_driver_compiles(tmp_path: Path, tier: str) -> None:
     """The real-board build selects the nRF52 QSPI or NVMC driver and links within the board;
     its RAM holds the arena and the pager's state but no simulated flash."""
-    options = ProjectOptions(plan=PlanRequest(budget_bytes=50 * 1024, tier=tier, allow_remat=False))
+    options = ProjectOptions(
+        plan=PlanRequest(budget_bytes=50 * 1024, tier=tier, allow_remat=False), precision="fp32"
+    )
     project = generate_project(SMALL_CNN, "nrf52840", tmp_path / "fw", options)
     assert project.planned.schedule.tiers == (tier,)
     source = (project.directory / "src" / "model.c").read_text()

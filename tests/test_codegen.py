@@ -11,7 +11,7 @@ import pytest
 from codegen_support import every_op_classifier, every_op_regressor, runtime_archive
 from edgesdk.codegen import assemble_model, pseudo_random_batches
 from edgesdk.codegen.kernels import c_float, c_floats, es_axis, es_dims
-from edgesdk.errors import UnsupportedOpError
+from edgesdk.errors import NumericError, UnsupportedOpError
 from edgesdk.frontend import load_model
 from edgesdk.pipeline import ProjectOptions, generate_project, training_graph
 from edgesdk.testing.builder import ModelBuilder
@@ -46,8 +46,10 @@ def test_float_literals_read_back_as_the_same_bits() -> None:
     back = np.array([float(text[:-1]) for text in literals], dtype=np.float32)
     assert np.array_equal(back.view(np.uint32), values.view(np.uint32))
     assert c_float(0.01) == "0.01f" and c_float(1) == "1.0f"
-    with pytest.raises(ValueError):
+    with pytest.raises(NumericError, match="beyond float32's range"):
         c_floats(np.array([np.inf], np.float32))
+    with pytest.raises(NumericError, match="1e[+]40 is beyond"):
+        c_float(1e40)  # finite, but not a float32
 
 
 def test_generator_refuses_what_the_runtime_cannot_run() -> None:
@@ -84,7 +86,7 @@ def test_generated_api_from_a_separate_program(tmp_path: Path) -> None:
 
 
 def test_pseudo_random_batches_cover_the_input_range() -> None:
-    tg = training_graph(load_model(every_op_classifier()), ProjectOptions(batch=2))
+    tg = training_graph(load_model(every_op_classifier()), ProjectOptions(batch=2, precision="fp32"))
     from edgesdk.codegen import model_facts
 
     facts = model_facts(tg)

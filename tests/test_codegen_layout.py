@@ -96,7 +96,7 @@ def test_random_lifetimes_never_collide(raw: list[tuple[int, int, int]], alignme
 
 
 def test_reading_before_writing_is_refused() -> None:
-    tg = training_graph(load_model(every_op_classifier()), ProjectOptions())
+    tg = training_graph(load_model(every_op_classifier()), ProjectOptions(precision="fp32"))
     program = Program("train", tuple(Step(i, node) for i, node in enumerate(tg.nodes[1:])))
     transient = (ValueKind.ACTIVATION, ValueKind.GRADIENT)
     with pytest.raises(ValueError, match="reads 'conv_2d_0.y' before any step writes it"):
@@ -109,7 +109,8 @@ def test_reading_before_writing_is_refused() -> None:
 )
 def test_fixture_programs_layout_at_the_lifetime_peak(model: str, trainable: str) -> None:
     """On the fixtures the greedy layout reaches the lower bound (buffers are multiples of 16 B)."""
-    tg = training_graph(load_model(FIXTURES / f"{model}.tflite"), ProjectOptions(trainable=trainable))
+    options = ProjectOptions(trainable=trainable, precision="fp32")
+    tg = training_graph(load_model(FIXTURES / f"{model}.tflite"), options)
     source = assemble_model(tg)
     layout = source.layout
     check_layout(layout)

@@ -133,6 +133,7 @@ def test_training_matches_reference(
         batch=batch,
         steps=STEPS,
         report_params=True,
+        precision="fp32",
     )
     project, run = _build_and_run(tmp_path, _model(name), options)
     comparison = compare_with_reference(project, run.results, STEPS)
@@ -154,6 +155,7 @@ def test_sanitized_build_matches_reference(tmp_path: Path, name: str, optimizer:
         optimizer=optimizer,
         steps=STEPS,
         report_params=True,
+        precision="fp32",
         batch=2 if name == "classifier" else 1,
     )
     project, run = _build_and_run(tmp_path, _model(name), options, sanitize=True)
@@ -175,7 +177,9 @@ def test_mobilenet_v2_one_step(tmp_path: Path, trainable: str, optimizer: str) -
         path = tmp_path / "sparse.json"
         path.write_text(json.dumps(layers))
         spec = f"sparse:{path}"
-    options = ProjectOptions(trainable=spec, optimizer=optimizer, lr=0.001, steps=1, report_params=True)
+    options = ProjectOptions(
+        trainable=spec, optimizer=optimizer, lr=0.001, steps=1, report_params=True, precision="fp32"
+    )
     project, run = _build_and_run(tmp_path, FIXTURES / "mobilenetv2_035_96.tflite", options)
     _check(compare_with_reference(project, run.results, 1), optimizer)
 
@@ -222,7 +226,8 @@ def test_every_kernel_call_matches_reference(tmp_path: Path, name: str) -> None:
     inputs, equals the reference kernel's bit for bit where the summation order is the same
     (edgesdk.codegen.kernels.BIT_EXACT) and within 1e-5 of the output's scale otherwise."""
     options = ProjectOptions(
-        trainable="all", optimizer="sgd", steps=1, trace=True, batch=2 if name == "classifier" else 1
+        trainable="all", optimizer="sgd", steps=1, trace=True, batch=2 if name == "classifier" else 1,
+        precision="fp32",
     )
     project, run = _build_and_run(tmp_path, _model(name), options)
     identical = _trace_against_reference(project, run.results)

@@ -183,7 +183,7 @@ def test_real_schedules_reach_the_plan_peak(model: str) -> None:
     """Planned schedules of the fixtures (remat + paging at budgets near the floor): the arena is
     the plan's, checked, and within 5 % of the live-bytes peak (on these: at most 0.1 % above)."""
     trainable = "bias" if model.startswith("mobilenet") else "all"
-    options = ProjectOptions(trainable=trainable)
+    options = ProjectOptions(trainable=trainable, precision="fp32")
     graph = plan_graph(training_graph(load_model(FIXTURES / f"{model}.tflite"), options))
     board = load_board("host")
     for budget in (graph.floor_bytes(), graph.floor_bytes() + 8192):

@@ -167,8 +167,8 @@ def command(
     _print_project(project)
     for built in builds:
         where = {"host": "for the host", "emulated": f"for the QEMU stand-in {project.board.emulated_by}",
-                 "board": "with the real board's flags"}[built.target]
-        click.echo(f"\ncompiled {where} ({built.tool}): {built.firmware.path}")
+                 "board": "for the real board (its flags and memory map)"}[built.target]
+        click.echo(f"\ncompiled {where} with {built.tool}: {built.firmware.path}")
     if builds and not project.board.is_host:
         _print_report(builds[-1], project)
     click.echo(f"\nnext: edgesdk run {out_dir}" + ("" if project.board.is_host else " --emulate"))
