@@ -17,6 +17,7 @@
 
 /* ---- System Control Space ---- */
 #define ES_SCB_CPACR ES_REG32(0xE000ED88u)  /* coprocessor access: CP10/CP11 = FPU */
+#define ES_SCB_VTOR ES_REG32(0xE000ED08u)   /* vector table offset */
 #define ES_SCB_CFSR ES_REG32(0xE000ED28u)   /* configurable fault status */
 #define ES_SCB_HFSR ES_REG32(0xE000ED2Cu)   /* hard fault status */
 #define ES_SCB_CCR ES_REG32(0xE000ED14u)    /* configuration and control (M7: cache enables) */
