@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,14 @@ def test_moved_project_trains_with_a_fresh_platformio_home(
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     ran = parse_results(done.stdout.splitlines() + done.stderr.splitlines())
     assert ran.all("epoch.loss") == host["epoch_losses"]
+    # the readable lines a serial monitor shows, beside the records
+    human = [line.strip() for line in ran.other_lines]
+    last = Decimal(host["epoch_losses"][-1]).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    assert f"epoch 2/2  loss {last}" in human
+    correct = round(host["accuracy_after"] * 8)
+    percent = (Decimal(correct * 100) / 8).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    assert f"test after  acc {percent} %  ({correct}/8)" in human
+    assert sum(line.startswith("step ") for line in human) == 2 * 16
     link = json.loads((fresh / "platforms" / "platform.pio-link").read_text())
     assert link["spec"]["uri"] == f"symlink://{moved}/edgesdk/platform"
 
@@ -123,3 +132,13 @@ def test_upload_without_the_platform_names_the_install_command(
     assert code == 2 and "Traceback" not in stderr
     assert "ststm32 is not installed" in stderr
     assert "pio pkg install -g -p platformio/ststm32@19.6.0" in stderr
+
+
+def test_platformio_home_command_installs_tool_scons_once(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    code, stdout, stderr = _cli("platformio-home", str(home))
+    assert code == 0, stderr
+    assert "installed tool-scons 4.41101.0" in stdout
+    assert (home / "packages" / "tool-scons" / "scons-local" / "SCons" / "Script" / "Main.py").is_file()
+    code, stdout, _ = _cli("platformio-home", str(home))
+    assert code == 0 and "nothing to do" in stdout

@@ -54,6 +54,7 @@ const char *es_port_counter_unit(void)
 
 void es_port_exit(int status)
 {
+    es_report_i64("exit", status); /* the console's last record: `edgesdk run --monitor` stops here */
     if (es_cm_debugger_attached()) {
         es_cm_semihost_exit(status);
     }
