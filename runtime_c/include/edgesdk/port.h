@@ -6,7 +6,8 @@
  *   ES_PORT_HOST     the build machine itself (gcc): output to stdout, a nanosecond clock
  *   ES_PORT_QEMU     the QEMU mps2 stand-ins (mps2-an500 Cortex-M7, mps2-an386 Cortex-M4):
  *                    output and exit status through semihosting, an instruction counter
- *   ES_PORT_STM32F7  STM32F7 boards (STM32F746G-DISCO): DWT cycle counter, caches on
+ *   ES_PORT_STM32F7  STM32F7 boards (STM32F746G-DISCO): 216 MHz, caches on, USART1 console,
+ *                    DWT cycle counter
  *   ES_PORT_STM32F4  STM32F4 boards (STM32F4-Discovery): DWT cycle counter, flash accelerator on
  *   ES_PORT_NRF52    nRF52832 / nRF52840 boards: DWT cycle counter, instruction cache on
  *

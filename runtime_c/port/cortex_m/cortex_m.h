@@ -50,6 +50,7 @@ int es_cm_debugger_attached(void);
 void es_cm_dwt_start(void);
 uint64_t es_cm_dwt_cycles(void);
 void es_cm_board_exit(int status) ES_NORETURN;
+void es_cm_console_write(const char *text); /* weak default: semihosting under a debugger */
 
 /* stack.c: called once by the reset handler before main(). */
 void es_cm_stack_paint(void);
