@@ -73,8 +73,9 @@ const char *es_port_counter_unit(void);
 const char *es_port_name(void);
 
 /* End the program with a status (0 = success). QEMU: semihosting SYS_EXIT_EXTENDED, so the
- * status becomes QEMU's exit status. Host: exit(status). Real boards: semihosting exit when a
- * debugger is attached, otherwise the core sleeps forever. */
+ * status becomes QEMU's exit status. Host: exit(status). Real boards: an "@es exit <status>"
+ * record on the console, then semihosting exit when a debugger is attached, otherwise the core
+ * sleeps forever. */
 void es_port_exit(int status) ES_NORETURN;
 
 /* Bytes reserved for the stack by the linker script; 0 when unknown (host, or firmware
@@ -87,8 +88,10 @@ size_t es_port_stack_size(void);
 size_t es_port_stack_high_water(void);
 
 /* Where es_port_write sends text on the real-board ports (stm32f7, stm32f4, nrf52). The
- * default is semihosting when a debugger is attached and nothing otherwise; define this
- * function in your firmware to route output to a UART instead. Unused on host and QEMU. */
+ * default is the port's console: USART1 at 115200 baud on stm32f7 (the ST-LINK virtual COM
+ * port); on stm32f4 and nrf52, which have no UART written yet, semihosting when a debugger is
+ * attached and nothing otherwise. Define this function in your firmware to route output
+ * elsewhere. Unused on host and QEMU. */
 void es_port_board_write(const char *text);
 
 /* ---- result lines (port-independent; runtime_c/port/common/report.c) --------------------- */
