@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from edgesdk.boards import KNOWN_PORTS, available_boards, load_all_boards, load_board
+from edgesdk.boards import KNOWN_PORTS, available_boards, board_names, load_all_boards, load_board
 from edgesdk.cli import main
 from edgesdk.errors import BoardError
 from edgesdk.resources import boards_dir
@@ -20,11 +20,39 @@ EXPECTED = {
     "stm32f407": ("cortex-m4", "fpv4-sp-d16", 168, 128, 1024, "mps2-an386", "ststm32", "disco_f407vg"),
     "nrf52840": ("cortex-m4", "fpv4-sp-d16", 64, 256, 1024, "mps2-an386", "nordicnrf52", "nrf52840_dk"),
     "nrf52832": ("cortex-m4", "fpv4-sp-d16", 64, 64, 512, "mps2-an386", "nordicnrf52", "nrf52_dk"),
+    # 1 MB less the 64 KB the bootloader keeps
+    "arduino_nano33ble": ("cortex-m4", "fpv4-sp-d16", 64, 256, 960, "mps2-an386", "nordicnrf52", "nano33ble"),
 }
 
 
-def test_the_five_boards_are_there():
-    assert available_boards() == ["host", "nrf52832", "nrf52840", "stm32f407", "stm32f746"]
+def test_the_six_boards_are_there():
+    assert available_boards() == [
+        "arduino_nano33ble", "host", "nrf52832", "nrf52840", "stm32f407", "stm32f746"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("alias", "name"),
+    [("disco_f746ng", "stm32f746"), ("nrf52840_dk", "nrf52840"), ("nano33ble", "arduino_nano33ble"),
+     ("disco_f407vg", "stm32f407"), ("nrf52_dk", "nrf52832")],
+)
+def test_platformio_ids_name_the_same_board(alias: str, name: str):
+    assert load_board(alias) == load_board(name)
+    assert board_names()[alias] == name
+
+
+def test_unknown_board_lists_both_names():
+    with pytest.raises(BoardError) as caught:
+        load_board("disco_f746")
+    message = str(caught.value)
+    assert "Did you mean 'disco_f746ng'?" in message
+    assert "stm32f746 (disco_f746ng)" in message and "arduino_nano33ble (nano33ble)" in message
+
+
+def test_nano33ble_links_behind_its_bootloader():
+    board = load_board("nano33ble")
+    assert (board.flash_origin, board.flash_bytes) == (0x10000, 1024 * KB - 64 * KB)
+    assert board.port == "nrf52" and [t.name for t in board.storage] == ["internal_flash"]
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -38,7 +66,8 @@ def test_board_figures(name):
     # M7 boards stand in on mps2-an500, M4F boards on mps2-an386, each with the matching CPU
     assert (board.emulation.qemu_machine, board.emulation.qemu_cpu) == (machine, core)
     assert (board.emulation.flash_origin, board.emulation.ram_origin) == (0x0, 0x20000000)
-    assert (board.platformio_platform, board.platformio_board) == (platform, pio_board)
+    assert board.platformio_platform.startswith(f"platformio/{platform}@")  # pinned
+    assert board.platformio_board == pio_board
     assert board.port in KNOWN_PORTS and board.port != "host"
     assert board.cflags[:3] == (f"-mcpu={core}", "-mthumb", "-mfloat-abi=hard")
     assert f"-mfpu={fpu}" in board.cflags
@@ -107,7 +136,7 @@ def test_cli_boards_table():
     result = CliRunner().invoke(main, ["boards"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split()[:3] == ["name", "core", "clock"]
+    assert lines[0].split()[:5] == ["name", "PlatformIO", "id", "core", "clock"]
     assert "emulated by" in lines[0]
     rows = {line.split()[0]: line for line in lines[2:]}
     assert set(rows) == set(available_boards())
@@ -123,7 +152,13 @@ def test_cli_boards_json():
     boards = {entry["name"]: entry for entry in json.loads(result.output)}
     assert boards["nrf52832"]["sram_bytes"] == 65536
     assert boards["stm32f746"]["emulation"] == {"qemu_machine": "mps2-an500", "qemu_cpu": "cortex-m7"}
-    assert boards["stm32f746"]["platformio"] == {"platform": "ststm32", "board": "disco_f746ng"}
+    assert boards["stm32f746"]["platformio"] == {
+        "platform": "platformio/ststm32@19.6.0", "board": "disco_f746ng"
+    }
+    assert boards["stm32f746"]["aliases"] == ["disco_f746ng"]
+    table = CliRunner().invoke(main, ["boards"]).output
+    assert "PlatformIO id" in table.splitlines()[0]
+    assert any(line.split()[:2] == ["nrf52832", "nrf52_dk"] for line in table.splitlines())
     assert boards["host"]["emulation"] is None
 
 

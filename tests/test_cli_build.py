@@ -360,7 +360,7 @@ def test_digits_demo_path_on_emulated_stm32f746(tmp_path: Path, classifier_file:
     for key in ("accuracy_before", "accuracy_after", "instructions_per_step", "stack_high_water_bytes"):
         assert key in values, key
     assert values["instructions_per_step"] > 1000 and 0 < values["stack_high_water_bytes"] < 8192
-    host = json.loads(_cli("run", str(out), "--json")[1])["results"]
+    host = json.loads(_cli("run", str(out), "--host", "--json")[1])["results"]
     assert host["epoch_losses"] == values["epoch_losses"]  # exact float equality: same bits
     assert (
         host["accuracy_before"] == values["accuracy_before"]

@@ -52,9 +52,10 @@ def test_project_files(tmp_path: Path, home: PlatformIOHome):
     project = write_project(tmp_path / "fw", "stm32f746", home, sources=[DEMO])
     ini = _ini(project)
     real, emulated = ini["env:stm32f746"], ini["env:stm32f746_emulated"]
-    assert (real["platform"], real["board"]) == ("ststm32", "disco_f746ng")
+    assert (real["platform"], real["board"]) == ("platformio/ststm32@19.6.0", "disco_f746ng")
+    assert real["monitor_speed"] == "115200"
     assert "-DES_PORT_STM32F7" in real["build_flags"] and "-DES_PORT_STARTUP" in real["build_flags"]
-    assert emulated["platform"] == f"symlink://{project.offline.platform_dir}"
+    assert emulated["platform"] == "symlink://${PROJECT_DIR}/edgesdk/platform"
     assert emulated["board"] == "edgesdk_stm32f746_emulated"
     assert "-DES_PORT_QEMU" in emulated["build_flags"]
     assert "-ffp-contract=off" in ini["env"]["build_flags"]
@@ -73,10 +74,21 @@ def test_project_files(tmp_path: Path, home: PlatformIOHome):
     assert json.loads((scons / ".piopm").read_text())["spec"]["owner"] == "platformio"
     assert (scons / "scons.py").is_file()
     assert (scons / "scons-local" / "SCons" / "Script" / "Main.py").is_file()
-    manifests = project.offline.platform_dir / "boards"
+    platform = project.directory / "edgesdk" / "platform"
+    assert (platform / "builder" / "main.py").is_file()
+    assert json.loads((platform / "platform.json").read_text())["packages"] == {}
+    assert [p.name for p in (platform / "boards").iterdir()] == ["edgesdk_stm32f746_emulated.json"]
+    nrf = write_project(tmp_path / "nrf", "nrf52840_dk", home)
+    manifests = nrf.directory / "edgesdk" / "platform" / "boards"
     manifest = json.loads((manifests / "edgesdk_nrf52840_emulated.json").read_text())
     assert manifest["edgesdk"]["qemu_machine"] == "mps2-an386"
     assert manifest["upload"]["maximum_ram_size"] == 262144
+    # nothing in the project names where it is, nor where PlatformIO's home is
+    for path in (project.directory, nrf.directory):
+        for file in path.rglob("*"):
+            if file.is_file() and file.suffix in {".ini", ".json", ".ld", ".py", ".md", ""}:
+                text = file.read_text(errors="replace")
+                assert str(tmp_path) not in text and str(home.core_dir) not in text, file
 
 
 @pytest.mark.parametrize("board", ["stm32f746", "nrf52840"])

@@ -117,6 +117,12 @@ class Board:
     extra_cflags: tuple[str, ...] = ()  # added to cflags (e.g. a vendor define)
 
     @property
+    def aliases(self) -> tuple[str, ...]:
+        """Other names ``--board`` takes for this board: its PlatformIO board id."""
+        pio = self.platformio_board
+        return (pio,) if pio and pio != self.name else ()
+
+    @property
     def is_host(self) -> bool:
         return self.core == "host"
 
@@ -169,6 +175,7 @@ class Board:
                 }
                 for t in self.storage
             ],
+            "aliases": list(self.aliases),
             "port": self.port,
             "platformio": {"platform": self.platformio_platform, "board": self.platformio_board},
             "emulation": None
@@ -194,19 +201,39 @@ def available_boards() -> list[str]:
     return sorted(path.stem for path in boards_dir().glob("*.toml"))
 
 
+def board_names() -> dict[str, str]:
+    """Every name ``--board`` takes (edgesdk's names and PlatformIO board ids) -> edgesdk's name."""
+    names = {name: name for name in available_boards()}
+    for name in available_boards():
+        for alias in _read_board(boards_dir() / f"{name}.toml").aliases:
+            names.setdefault(alias, name)
+    return names
+
+
 def load_board(name_or_path: str | Path) -> Board:
-    """Load a board by name (``stm32f746``) or from a TOML file path."""
+    """Load a board by name (``stm32f746``), PlatformIO board id (``disco_f746ng``) or from a TOML
+    file path."""
     path = Path(name_or_path)
     if path.suffix != ".toml":
         path = boards_dir() / f"{name_or_path}.toml"
         if not path.is_file():
-            names = available_boards()
-            close = difflib.get_close_matches(str(name_or_path), names, n=1)
+            names = board_names()
+            if str(name_or_path) in names:
+                return load_board(names[str(name_or_path)])
+            close = difflib.get_close_matches(str(name_or_path), list(names), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise BoardError(
-                f"unknown board {str(name_or_path)!r}.{hint} Known boards: {', '.join(names)} "
-                "(or pass the path of a board .toml file; `edgesdk boards` lists them)."
+            known = ", ".join(
+                f"{board.name} ({', '.join(board.aliases)})" if board.aliases else board.name
+                for board in load_all_boards()
             )
+            raise BoardError(
+                f"unknown board {str(name_or_path)!r}.{hint} Known boards (PlatformIO ids in brackets): "
+                f"{known} (or pass the path of a board .toml file; `edgesdk boards` lists them)."
+            )
+    return _read_board(path)
+
+
+def _read_board(path: Path) -> Board:
     try:
         raw = tomllib.loads(path.read_text())
         board = _parse_board(raw, path.stem)

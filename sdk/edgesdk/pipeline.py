@@ -35,7 +35,7 @@ from edgesdk.frontend import load_model
 from edgesdk.plan.project import PlannedStep, PlanRequest, given_schedule, load_schedule, plan_project
 from edgesdk.plan.schedule import Schedule
 from edgesdk.toolchain.firmware import compile_project, run_project
-from edgesdk.toolchain.platformio import prepare_offline
+from edgesdk.toolchain.platformio import prepare_offline, scons_note
 from edgesdk.train.choice import ResolvedTraining, TrainingChoice, resolve_training
 from edgesdk.train.choice import training_graph as _training_graph
 from edgesdk.train.graph import TrainingGraph
@@ -89,7 +89,8 @@ def platformio_home(board: Board) -> tuple[PlatformIOHome | None, tuple[str, ...
     if board.is_host:
         return None, ()
     try:
-        return prepare_offline(), ()
+        home = prepare_offline()
+        return home, (scons_note(home),) if home.installed_scons else ()
     except ToolchainError as error:
         return None, (f"platformio.ini was not written: {str(error).splitlines()[0]}",)
 

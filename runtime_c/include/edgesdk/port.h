@@ -6,7 +6,8 @@
  *   ES_PORT_HOST     the build machine itself (gcc): output to stdout, a nanosecond clock
  *   ES_PORT_QEMU     the QEMU mps2 stand-ins (mps2-an500 Cortex-M7, mps2-an386 Cortex-M4):
  *                    output and exit status through semihosting, an instruction counter
- *   ES_PORT_STM32F7  STM32F7 boards (STM32F746G-DISCO): DWT cycle counter, caches on
+ *   ES_PORT_STM32F7  STM32F7 boards (STM32F746G-DISCO): 216 MHz, caches on, USART1 console,
+ *                    DWT cycle counter
  *   ES_PORT_STM32F4  STM32F4 boards (STM32F4-Discovery): DWT cycle counter, flash accelerator on
  *   ES_PORT_NRF52    nRF52832 / nRF52840 boards: DWT cycle counter, instruction cache on
  *
@@ -72,8 +73,9 @@ const char *es_port_counter_unit(void);
 const char *es_port_name(void);
 
 /* End the program with a status (0 = success). QEMU: semihosting SYS_EXIT_EXTENDED, so the
- * status becomes QEMU's exit status. Host: exit(status). Real boards: semihosting exit when a
- * debugger is attached, otherwise the core sleeps forever. */
+ * status becomes QEMU's exit status. Host: exit(status). Real boards: an "@es exit <status>"
+ * record on the console, then semihosting exit when a debugger is attached, otherwise the core
+ * sleeps forever. */
 void es_port_exit(int status) ES_NORETURN;
 
 /* Bytes reserved for the stack by the linker script; 0 when unknown (host, or firmware
@@ -86,8 +88,10 @@ size_t es_port_stack_size(void);
 size_t es_port_stack_high_water(void);
 
 /* Where es_port_write sends text on the real-board ports (stm32f7, stm32f4, nrf52). The
- * default is semihosting when a debugger is attached and nothing otherwise; define this
- * function in your firmware to route output to a UART instead. Unused on host and QEMU. */
+ * default is the port's console: USART1 at 115200 baud on stm32f7 (the ST-LINK virtual COM
+ * port); on stm32f4 and nrf52, which have no UART written yet, semihosting when a debugger is
+ * attached and nothing otherwise. Define this function in your firmware to route output
+ * elsewhere. Unused on host and QEMU. */
 void es_port_board_write(const char *text);
 
 /* ---- result lines (port-independent; runtime_c/port/common/report.c) --------------------- */

@@ -30,11 +30,18 @@ uint64_t es_cm_dwt_cycles(void)
     return dwt_high + now;
 }
 
-__attribute__((weak)) void es_port_board_write(const char *text)
+/* The port's console: a port with a UART defines it (stm32f7: USART1 on the ST-LINK virtual COM
+ * port); the others have none written yet and fall back to semihosting under a debugger. */
+__attribute__((weak)) void es_cm_console_write(const char *text)
 {
     if (es_cm_debugger_attached()) {
         es_cm_semihost_write0(text);
     }
+}
+
+__attribute__((weak)) void es_port_board_write(const char *text)
+{
+    es_cm_console_write(text);
 }
 
 void es_port_write(const char *text)
@@ -54,6 +61,7 @@ const char *es_port_counter_unit(void)
 
 void es_port_exit(int status)
 {
+    es_report_i64("exit", status); /* the console's last record: `edgesdk run --monitor` stops here */
     if (es_cm_debugger_attached()) {
         es_cm_semihost_exit(status);
     }

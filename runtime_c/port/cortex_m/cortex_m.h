@@ -17,6 +17,7 @@
 
 /* ---- System Control Space ---- */
 #define ES_SCB_CPACR ES_REG32(0xE000ED88u)  /* coprocessor access: CP10/CP11 = FPU */
+#define ES_SCB_VTOR ES_REG32(0xE000ED08u)   /* vector table offset */
 #define ES_SCB_CFSR ES_REG32(0xE000ED28u)   /* configurable fault status */
 #define ES_SCB_HFSR ES_REG32(0xE000ED2Cu)   /* hard fault status */
 #define ES_SCB_CCR ES_REG32(0xE000ED14u)    /* configuration and control (M7: cache enables) */
@@ -49,6 +50,7 @@ int es_cm_debugger_attached(void);
 void es_cm_dwt_start(void);
 uint64_t es_cm_dwt_cycles(void);
 void es_cm_board_exit(int status) ES_NORETURN;
+void es_cm_console_write(const char *text); /* weak default: semihosting under a debugger */
 
 /* stack.c: called once by the reset handler before main(). */
 void es_cm_stack_paint(void);

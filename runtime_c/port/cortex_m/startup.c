@@ -56,6 +56,9 @@ void Reset_Handler(void)
     uint32_t *target;
 
     ES_SCB_CPACR |= 0xFu << 20; /* CP10 and CP11: full access */
+    /* Exceptions use this table wherever it is linked (an application behind a bootloader, as
+     * on the Arduino Nano 33 BLE at 0x10000): ARMv7-M VTOR, bits [31:7] of the table address. */
+    ES_SCB_VTOR = (uint32_t)(uintptr_t)es_vector_table;
     ES_BARRIER();
 
     for (target = __es_data_start; target < __es_data_end;) {

@@ -1,13 +1,16 @@
 /*
  * port_stm32f7.c -- STM32F7 boards (ES_PORT_STM32F7), e.g. STM32F746G-DISCO.
  *
- * es_port_init turns on the Cortex-M7 L1 instruction and data caches (ARMv7-M cache
+ * es_port_init raises the clock to 216 MHz from the 25 MHz HSE (PLL, over-drive, 7 wait states;
+ * clock_stm32f7.c), turns on the Cortex-M7 L1 instruction and data caches (ARMv7-M cache
  * maintenance: invalidate, then enable) and the flash ART accelerator with prefetch
- * (RM0385, FLASH_ACR), then starts the DWT cycle counter. The clock tree is left as reset
- * leaves it (16 MHz HSI, zero wait states): counts are in cycles, which the clock does not
- * change much; a firmware that sets up the PLL does so before es_port_init.
+ * (RM0385, FLASH_ACR), opens the console (USART1 115200 8N1 on the ST-LINK virtual COM port)
+ * and starts the DWT cycle counter. Define ES_STM32F7_KEEP_CLOCK when the firmware sets up
+ * its clocks itself.
  */
 #include "../cortex_m/cortex_m.h"
+
+#include "edgesdk/clock_stm32f7.h"
 
 #if defined(ES_PORT_STM32F7)
 
@@ -51,9 +54,18 @@ static void enable_caches(void)
 
 void es_port_init(void)
 {
+#if !defined(ES_STM32F7_KEEP_CLOCK)
+    (void)es_stm32f7_clock_216mhz(); /* on a timeout the core stays on the 16 MHz HSI */
+#endif
     ES_STM32F7_FLASH_ACR |= ES_FLASH_ACR_ARTEN | ES_FLASH_ACR_PRFTEN;
     enable_caches();
+    es_stm32f7_console_init();
     es_cm_dwt_start();
+}
+
+void es_cm_console_write(const char *text)
+{
+    es_stm32f7_console_write(text);
 }
 
 const char *es_port_name(void)

@@ -16,7 +16,7 @@ from edgesdk.errors import EdgeSdkError
 
 # module name in this package -> the click command it defines (same name unless noted)
 COMMAND_MODULES: tuple[str, ...] = (
-    "boards", "doctor", "inspect", "build", "run", "export", "plan",
+    "boards", "doctor", "inspect", "build", "run", "export", "plan", "pio_home",
 )
 
 

@@ -8,7 +8,7 @@ import click
 
 from edgesdk.boards import Board, human_bytes, load_all_boards, load_board
 
-COLUMNS = ("name", "core", "clock", "SRAM", "flash", "storage", "emulated by")
+COLUMNS = ("name", "PlatformIO id", "core", "clock", "SRAM", "flash", "storage", "emulated by")
 
 
 def _row(board: Board) -> tuple[str, ...]:
@@ -16,6 +16,7 @@ def _row(board: Board) -> tuple[str, ...]:
     extra = "".join(f" + {human_bytes(r.size_bytes)} {r.name}" for r in board.extra_ram)
     return (
         board.name,
+        board.platformio_board or "-",
         core,
         f"{board.clock_hz / 1e6:g} MHz",
         human_bytes(board.sram_bytes) + extra,
@@ -39,7 +40,8 @@ def format_table(boards: list[Board]) -> str:
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the boards as JSON.")
 def command(name: str | None, as_json: bool) -> None:
-    """List the boards (or show one: NAME), with core, memory, storage and emulator."""
+    """List the boards (or show one: NAME, edgesdk's name or the PlatformIO board id), with core,
+    memory, storage and emulator. Either name works wherever a board is named."""
     boards = [load_board(name)] if name else load_all_boards()
     if as_json:
         click.echo(json.dumps([board.describe() for board in boards], indent=2))

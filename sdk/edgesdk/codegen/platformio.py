@@ -1,10 +1,12 @@
 """PlatformIO project files for a board: ``platformio.ini``, the runtime as a library, linker scripts.
 
-A project has two envs: ``<board>`` for the real board (``platform = ststm32`` / ``nordicnrf52``
-and the board's PlatformIO id; needs PlatformIO's registry once to fetch the platform) and
-``<board>_emulated`` for its QEMU stand-in, which uses edgesdk's local platform (shipped under
-boards/platformio/) and the system's arm-none-eabi-gcc, so it builds and runs with no network.
-Where that platform and PlatformIO's home are is a :class:`PlatformIOHome` the toolchain prepares
+A project has two envs: ``<board>`` for the real board (a pinned ``platformio/ststm32@...`` /
+``platformio/nordicnrf52@...`` and the board's PlatformIO id; needs PlatformIO's registry once to
+fetch the platform) and ``<board>_emulated`` for its QEMU stand-in, which uses edgesdk's local
+platform, copied into the project (``edgesdk/platform/``, see :mod:`edgesdk.codegen.pio_platform`),
+and the system's arm-none-eabi-gcc, so it builds and runs with no network. No file of the project
+names an absolute path: it can be moved or handed on. The PlatformIO home it is built with (the
+one package PlatformIO needs, tool-scons) is a :class:`PlatformIOHome` the toolchain prepares
 (:func:`edgesdk.toolchain.platformio.prepare_offline`); this module only writes files.
 """
 
@@ -19,12 +21,14 @@ from pathlib import Path
 from edgesdk import __version__
 from edgesdk.boards import Board, load_board
 from edgesdk.codegen.linker import render_linker_script
+from edgesdk.codegen.pio_platform import PLATFORM_SPEC, emulated_board_id, write_platform
 from edgesdk.codegen.templating import render
 from edgesdk.errors import BoardError
 from edgesdk.resources import runtime_dir
 from edgesdk.targets import ARM_CFLAGS, COMMON_CFLAGS, Target, layout_for, port_defines
 
 LIBRARY_NAME = "edgesdk_runtime"
+CONSOLE_BAUD = 115200  # the real-board ports' UART console (runtime_c/port/*/console_*.c)
 PROJECT_CFLAGS = (*COMMON_CFLAGS, "-O2", *ARM_CFLAGS)
 
 
@@ -33,7 +37,7 @@ class PlatformIOHome:
     """A PlatformIO core directory ready for offline builds of the emulated envs."""
 
     core_dir: Path
-    platform_dir: Path  # the local platform, referenced as symlink://<platform_dir>
+    installed_scons: bool = False  # True when preparing it installed tool-scons just now
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -42,9 +46,10 @@ class PlatformIOHome:
         return env
 
 
-def emulated_board_id(board: Board) -> str:
-    return f"edgesdk_{board.name}_emulated"
-
+__all__ = [
+    "CONSOLE_BAUD", "LIBRARY_NAME", "PlatformIOHome", "PlatformIOProject", "emulated_board_id",
+    "write_library", "write_project",
+]
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,8 @@ def write_project(
     stack_bytes: int | None = None,
 ) -> PlatformIOProject:
     """Write platformio.ini, lib/edgesdk_runtime (the runtime as a library), the linker scripts in
-    edgesdk/, and copy ``sources`` into src/. Existing files of the project are overwritten."""
+    edgesdk/, edgesdk's local platform in edgesdk/platform/, and copy ``sources`` into src/.
+    Existing files of the project are overwritten (callers check the directory first)."""
     board = load_board(board) if isinstance(board, str) else board
     if board.is_host or board.platformio_platform is None or board.emulation is None:
         raise BoardError(
@@ -85,6 +91,7 @@ def write_project(
         (scripts / f"{board.name}_{target.value}.ld").write_text(render_linker_script(board, target, layout))
 
     write_library(root / "lib" / LIBRARY_NAME)
+    write_platform(root, board)
     board_env, emulated_env = board.name, f"{board.name}_emulated"
     (root / "platformio.ini").write_text(
         render(
@@ -98,9 +105,9 @@ def write_project(
             emulated_ldscript=f"edgesdk/{board.name}_emulated.ld",
             board_defines=port_defines(board, Target.BOARD),
             emulated_defines=port_defines(board, Target.EMULATED),
-            platform_dir=home.platform_dir,
+            platform_spec=PLATFORM_SPEC,
+            monitor_speed=CONSOLE_BAUD,
             emulated_board_id=emulated_board_id(board),
-            core_dir=home.core_dir,
         )
     )
     return PlatformIOProject(root, board, board_env, emulated_env, home)

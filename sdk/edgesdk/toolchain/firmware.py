@@ -29,7 +29,7 @@ from edgesdk.errors import BoardError, FitError, ProjectError
 from edgesdk.targets import Target, layout_for
 from edgesdk.toolchain.compiler import Firmware, compile_firmware
 from edgesdk.toolchain.elf import ElfReport, check_fit
-from edgesdk.toolchain.platformio import pio_run, prepare_offline, program_path
+from edgesdk.toolchain.platformio import pio_run, prepare_offline, program_path, scons_note
 from edgesdk.toolchain.protocol import Results
 from edgesdk.toolchain.runner import RunResult, run_firmware
 from edgesdk.toolchain.tools import find_tool, require
@@ -43,6 +43,7 @@ class BuiltFirmware:
     tool: str  # "gcc", "arm-none-eabi-gcc" or "platformio"
     target: str
     sanitize: bool = False
+    notes: tuple[str, ...] = ()  # what the build did beyond compiling (e.g. installed tool-scons)
 
     def report(self) -> ElfReport:
         return self.firmware.report()
@@ -185,15 +186,15 @@ def compile_project(
 
 def _compile_platformio(directory: Path, board: Board, manifest: Manifest) -> BuiltFirmware:
     envs = manifest.data["platformio"]
-    project = PlatformIOProject(
-        directory.resolve(), board, envs["board_env"], envs["emulated_env"], prepare_offline()
-    )
+    home = prepare_offline()
+    notes = (scons_note(home),) if home.installed_scons else ()
+    project = PlatformIOProject(directory.resolve(), board, envs["board_env"], envs["emulated_env"], home)
     done = pio_run(project, project.emulated_env).check()
     elf = program_path(project, project.emulated_env)
     layout = layout_for(linked_board(manifest, board, "emulated"), Target.EMULATED)
     script = directory.resolve() / "edgesdk" / f"{board.name}_emulated.ld"
     firmware = Firmware(elf, board, Target.EMULATED, layout, script, done.command)
-    return BuiltFirmware(firmware, "platformio", "emulated")
+    return BuiltFirmware(firmware, "platformio", "emulated", notes=notes)
 
 
 def firmware_for(directory: Path | str, target: str) -> BuiltFirmware | None:

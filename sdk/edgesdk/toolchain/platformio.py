@@ -1,9 +1,13 @@
-"""Offline PlatformIO for the emulated envs: a core directory edgesdk controls, and ``pio run``.
+"""Offline PlatformIO for the emulated envs: a PlatformIO home with tool-scons, and ``pio run``.
 
 The only package PlatformIO insists on, ``tool-scons``, is made here from the installed SCons
-distribution; edgesdk's local platform (boards/platformio/) is copied next to it, with a board
-manifest per emulated board. The project files themselves are written by
+distribution and installed into the PlatformIO home (once; :func:`prepare_offline` says whether
+it did). edgesdk's local platform travels inside each project (edgesdk/platform/), so nothing
+else of a project depends on the home. The project files are written by
 :mod:`edgesdk.codegen.platformio`.
+
+Which home: ``$EDGESDK_PLATFORMIO_DIR``, else ``$PLATFORMIO_CORE_DIR`` (the one a plain
+``pio run`` uses), else edgesdk's own cache directory.
 """
 
 from __future__ import annotations
@@ -18,10 +22,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgesdk.boards import Board, load_all_boards
-from edgesdk.codegen.platformio import PlatformIOHome, PlatformIOProject, emulated_board_id
+from edgesdk.codegen.platformio import PlatformIOHome, PlatformIOProject
 from edgesdk.errors import FirmwareError, ToolchainError
-from edgesdk.resources import boards_dir
 from edgesdk.toolchain.protocol import Results, parse_results
 from edgesdk.toolchain.tools import PLATFORMIO_VERSION, SCONS_VERSION, require
 
@@ -43,18 +45,17 @@ if __name__ == "__main__":
 
 
 def default_core_dir() -> Path:
-    configured = os.environ.get(CORE_DIR_VARIABLE)
-    if configured:
-        return Path(configured).expanduser()
+    for variable in (CORE_DIR_VARIABLE, "PLATFORMIO_CORE_DIR"):
+        configured = os.environ.get(variable)
+        if configured:
+            return Path(configured).expanduser()
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "edgesdk" / "platformio"
 
 
 def prepare_offline(core_dir: Path | str | None = None) -> PlatformIOHome:
-    """Install tool-scons (from the installed SCons) and the local platform into ``core_dir``.
-
-    Idempotent; the platform's board manifests are rewritten from the board files every time.
-    """
+    """Install tool-scons (made from the installed SCons) into the PlatformIO home ``core_dir``
+    (default :func:`default_core_dir`) unless a matching one is there. Idempotent."""
     require("pio")
     require("scons")
     pio_version = importlib.metadata.version("platformio")
@@ -68,18 +69,26 @@ def prepare_offline(core_dir: Path | str | None = None) -> PlatformIOHome:
     core = Path(core_dir) if core_dir is not None else default_core_dir()
     core = core.resolve()
     core.mkdir(parents=True, exist_ok=True)
-    _install_tool_scons(core / "packages" / "tool-scons")
-    platform = core / "edgesdk-platform"
-    _write_platform(platform)
-    return PlatformIOHome(core, platform)
+    installed = _install_tool_scons(core / "packages" / "tool-scons")
+    return PlatformIOHome(core, installed)
 
 
-def _install_tool_scons(target: Path) -> None:
+def scons_note(home: PlatformIOHome) -> str:
+    """What a user is told when :func:`prepare_offline` installed tool-scons."""
+    return (
+        f"installed tool-scons {SCONS_PACKAGE_VERSION} (SCons {SCONS_VERSION} from this Python) into the "
+        f"PlatformIO home {home.core_dir}, so that PlatformIO builds with no network; "
+        "`pio run` uses that home when PLATFORMIO_CORE_DIR names it"
+    )
+
+
+def _install_tool_scons(target: Path) -> bool:
+    """Make tool-scons in ``target``; False when a package of that version is already there."""
     manifest = target / "package.json"
     if manifest.is_file():
         try:
             if json.loads(manifest.read_text()).get("version") == SCONS_PACKAGE_VERSION:
-                return
+                return False
         except ValueError:
             pass
     scons_package = Path(str(importlib.metadata.distribution("scons").locate_file("SCons")))
@@ -116,50 +125,7 @@ def _install_tool_scons(target: Path) -> None:
     if target.exists():
         shutil.rmtree(target)
     staging.rename(target)
-
-
-def _write_platform(platform: Path) -> None:
-    source = boards_dir() / "platformio"
-    (platform / "builder").mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source / "platform.json", platform / "platform.json")
-    shutil.copyfile(source / "builder" / "main.py", platform / "builder" / "main.py")
-    manifests = platform / "boards"
-    manifests.mkdir(exist_ok=True)
-    for board in load_all_boards():
-        if board.emulation is None or board.is_host:
-            continue
-        path = manifests / f"{emulated_board_id(board)}.json"
-        text = json.dumps(_board_manifest(board), indent=2) + "\n"
-        if not path.is_file() or path.read_text() != text:
-            path.write_text(text)
-
-
-def _board_manifest(board: Board) -> dict[str, object]:
-    assert board.emulation is not None
-    return {
-        "name": f"{board.title} on QEMU {board.emulation.qemu_machine}",
-        "url": "https://www.qemu.org/docs/master/system/arm/mps2.html",
-        "vendor": "edgesdk",
-        "frameworks": [],
-        "build": {
-            "cpu": board.emulation.qemu_cpu,
-            "mcu": board.name,
-            "f_cpu": "25000000L",
-            "fpu": board.fpu or "",
-            "float_abi": board.float_abi,
-        },
-        "upload": {
-            "maximum_ram_size": board.sram_bytes,
-            "maximum_size": board.flash_bytes,
-            "protocol": "qemu",
-            "protocols": ["qemu"],
-        },
-        "edgesdk": {
-            "board": board.name,
-            "qemu_machine": board.emulation.qemu_machine,
-            "qemu_cpu": board.emulation.qemu_cpu,
-        },
-    }
+    return True
 
 
 @dataclass(frozen=True)
