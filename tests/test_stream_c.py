@@ -27,6 +27,13 @@ def build_stream(graph, folder: Path) -> Path:
                               flags=(*il.C_FLAGS, f"-I{folder}"))
 
 
+def tensor_order(source: str) -> list[int]:
+    """The IR indices of ``stream_tensors[]`` in the generated C, in its order."""
+    start = source.index("stream_tensors[STREAM_TENSOR_COUNT] = {")
+    table = source[start:source.index("};", start)]
+    return [int(line.split("{")[1].split(",")[0]) for line in table.splitlines()[1:]]
+
+
 def run_c(program: Path, frames: np.ndarray) -> bytes:
     result = subprocess.run([str(program)], input=np.ascontiguousarray(frames).tobytes(), capture_output=True,
                             timeout=300)
@@ -47,9 +54,7 @@ def test_generated_c_streams_like_the_reference(name, tmp_path):
     frames = np.concatenate([features[name], features["other"]])
     program = build_stream(graph, tmp_path)
     raw = run_c(program, frames)
-    header = (tmp_path / "stream.c").read_text()
-    order = [int(line.split("{")[1].split(",")[0]) for line in header.splitlines()
-             if line.startswith("    { ") and line.rstrip().endswith("},") and line.count(",") == 3]
+    order = tensor_order((tmp_path / "stream.c").read_text())
     sizes = [graph.tensor(i).nbytes for i in order]
     assert len(raw) == len(frames) * sum(sizes)
     mine = run_stream(graph, frames)
@@ -83,3 +88,39 @@ def test_generator_refuses_what_it_cannot_run():
     digits = Path(__file__).resolve().parents[1] / "examples" / "digits" / "model" / "digits_cnn.tflite"
     with pytest.raises(UnsupportedOpError, match="not a streaming model"):
         stream_sources(load_model(digits))
+
+
+def _fnv1a(chunks) -> int:  # noqa: ANN001
+    value = 2166136261
+    for chunk in chunks:
+        for byte in np.ascontiguousarray(chunk).view(np.uint8).reshape(-1):
+            value = ((value ^ int(byte)) * 16777619) & 0xFFFFFFFF
+    return value
+
+
+def test_generated_c_streams_like_the_reference_in_qemu_on_the_nrf52840(tmp_path):
+    """The Cortex-M4 stand-in (mps2-an386) of the nRF52840: outputs of every frame and a checksum of
+    every activation after the last one equal the reference's; instructions per inference reported."""
+    from edgesdk.build import compile_firmware, run_firmware
+
+    graph = load_model(wakeword_model("hey_jarvis").read_bytes())
+    frames = np.load(FEATURES)["hey_jarvis"]
+    for name, text in stream_sources(graph, "stream").items():
+        (tmp_path / name).write_text(text)
+    rows = ",\n".join("    {" + ", ".join(str(int(v)) for v in frame.reshape(-1)) + "}" for frame in frames)
+    (tmp_path / "stream_frames.h").write_text(
+        f"#define STREAM_FRAME_COUNT {len(frames)}\n"
+        f"static const int8_t stream_frames[{len(frames)}][STREAM_INPUT_BYTES] = {{\n{rows}\n}};\n")
+    firmware = compile_firmware([Path(__file__).parent / "c" / "stream_board.c", tmp_path / "stream.c",
+                                 *il.int8_sources()], board="nrf52840", target="emulated", out_dir=tmp_path,
+                                include_dirs=[tmp_path])
+    results = run_firmware(firmware, timeout_s=120).check().results
+    mine = run_stream(graph, frames)
+    assert results["outputs"] == [int(v) for v in mine.outputs(graph).reshape(-1)]
+    after_step = {s.read: s.write for s in graph.states}
+    text = (tmp_path / "stream.c").read_text()
+    order = tensor_order(text)
+    assert results["checksum"] == _fnv1a(mine.values[-1][after_step.get(i, i)] for i in order)
+    assert results["counter_unit"] == "instructions" and 0 < results["step_worst"] <= results["step_total"]
+    print(f"hey_jarvis on the emulated nrf52840: {results['step_total'] / len(frames):.0f} instructions per "
+          f"inference (worst {results['step_worst']})")
