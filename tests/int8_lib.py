@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from edgesdk.ir import Graph, Op, OpKind
+from edgesdk.ir import DType, Graph, Op, OpKind
 from edgesdk.quant import params as qp
 from edgesdk.resources import runtime_dir
 
@@ -181,6 +181,10 @@ class PadParams(ctypes.Structure):
     _fields_ = [("before", i32 * 4), ("after", i32 * 4), ("pad_value", i32)]
 
 
+class SliceParams(ctypes.Structure):
+    _fields_ = [("begin", i32 * 4), ("stride", i32 * 4)]
+
+
 class AffineParams(ctypes.Structure):
     _fields_ = [("scale", ctypes.c_float), ("zero_point", i32)]
 
@@ -235,6 +239,8 @@ SIGNATURES: dict[str, tuple] = {
     "es_logistic_int8_fwd": (P(LogisticParams), PD, P8, P8),
     "es_quantize_f32_int8_fwd": (P(AffineParams), PD, PF, P8),
     "es_requantize_int8_fwd": (P(RequantParams), PD, P8, P8),
+    "es_requantize_int8_uint8_fwd": (P(RequantParams), PD, P8, P(ctypes.c_uint8)),
+    "es_slice_int8_fwd": (P(SliceParams), PD, P8, PD, P8),
     "es_dequantize_int8_f32_fwd": (P(AffineParams), PD, P8, PF),
     "es_qas_int8_update": (P(QasParams), P(QasSpan), PF, PF, P(ctypes.c_uint32), P8),
     "es_qas_int32_update": (P(QasParams), P(QasSpan), PF, PF, P(ctypes.c_uint32), PI32),
@@ -305,6 +311,7 @@ class Guarded:
     def ptr(self):
         ctype = {
             np.dtype(np.int8): ctypes.c_int8,
+            np.dtype(np.uint8): ctypes.c_uint8,
             np.dtype(np.float32): ctypes.c_float,
             np.dtype(np.int32): i32,
         }[self.array.dtype]
@@ -532,6 +539,23 @@ class Int8Kernels:
         c = RequantParams(p.input_offset, p.output_offset, p.multiplier, p.shift)
         return self._run("es_requantize_int8_fwd", out, c, dims(x.shape), ptr(x), out.ptr())
 
+    def requantize_uint8(self, x, p: qp.RequantizeInt8Params) -> np.ndarray:
+        x = self._i8(x)
+        out = Guarded(x.shape, np.uint8)
+        c = RequantParams(p.input_offset, p.output_offset, p.multiplier, p.shift)
+        return self._run("es_requantize_int8_uint8_fwd", out, c, dims(x.shape), ptr(x), out.ptr())
+
+    def slice(self, x, begin: Sequence[int], end: Sequence[int], strides: Sequence[int]) -> np.ndarray:
+        """SLICE with the IR's attributes (one entry per dimension of ``x``)."""
+        x = self._i8(x)
+        first, step = [0] * 4, [1] * 4
+        for axis, (b, s) in enumerate(zip(begin, strides, strict=True)):
+            first[es_axis(x.ndim, axis)], step[es_axis(x.ndim, axis)] = b, s
+        shape = tuple(len(range(b, e, s)) for b, e, s in zip(begin, end, strides, strict=True))
+        c = SliceParams((i32 * 4)(*first), (i32 * 4)(*step))
+        out = Guarded(shape)
+        return self._run("es_slice_int8_fwd", out, c, dims(x.shape), ptr(x), dims(shape), out.ptr())
+
     def dequantize(self, x, p: qp.DequantizeInt8Params) -> np.ndarray:
         x = self._i8(x)
         out = Guarded(x.shape, np.float32)
@@ -584,10 +608,14 @@ class Int8Kernels:
             OpKind.LOGISTIC: lambda: self.logistic(args[0], p),
             OpKind.DEQUANTIZE: lambda: self.dequantize(args[0], p),
         }
+        if kind is OpKind.SLICE:  # N samples on axis 0 of a batch-1 model: every sample sliced
+            end = list(op.attrs["end"])
+            end[0] = args[0].shape[0] if op.attrs["begin"][0] == 0 and end[0] == 1 else end[0]
+            return self.slice(args[0], op.attrs["begin"], end, op.attrs["strides"])
         if kind is OpKind.QUANTIZE:
-            return (
-                self.quantize(args[0], p)
-                if isinstance(p, qp.QuantizeInt8Params)
-                else self.requantize(args[0], p)
-            )
+            if isinstance(p, qp.QuantizeInt8Params):
+                return self.quantize(args[0], p)
+            if graph.tensor(op.outputs[0]).dtype is DType.UINT8:
+                return self.requantize_uint8(args[0], p)
+            return self.requantize(args[0], p)
         return simple[kind]()

@@ -23,7 +23,7 @@ from edgesdk.quant import params as qp
 from edgesdk.quant import qas
 from edgesdk.quant.prepare import activation_range, fold_mean_multiplier, window
 from edgesdk.reference import int8 as ref
-from test_int8_tflm import FIXTURES, concat_model, float_io_model, layers_model, unary_model
+from test_int8_tflm import FIXTURES, concat_model, float_io_model, layers_model, unary_model, wakeword_models
 
 HERE = Path(__file__).resolve().parent
 DRIVER = HERE / "c" / "int8_sanitize.c"
@@ -41,7 +41,7 @@ def kernels(tmp_path_factory) -> il.Int8Kernels:
 def _graphs():
     for make in (layers_model, float_io_model, concat_model, unary_model):
         yield make().build()
-    for path in sorted(FIXTURES.glob("*.tflite")):
+    for path in [*sorted(FIXTURES.glob("*.tflite")), *wakeword_models()]:  # + streaming: SLICE, uint8 out
         yield path.read_bytes()
 
 
@@ -75,6 +75,38 @@ def test_c_matches_reference_on_every_model_layer(kernels):
 
 
 # -- random shapes and parameters --------------------------------------------------------------------
+
+
+def test_slice_matches_reference_on_random_windows(kernels):
+    rng = np.random.default_rng(16)
+    for case in range(CASES):
+        rank = int(rng.integers(1, 5))
+        shape = tuple(int(d) for d in rng.integers(1, 7, rank))
+        x = rng.integers(-128, 128, shape).astype(np.int8)
+        begin = [int(rng.integers(0, d)) for d in shape]
+        end = [int(rng.integers(b + 1, d + 1)) for b, d in zip(begin, shape, strict=True)]
+        strides = [int(rng.integers(1, 4)) for _ in shape]
+        expected = ref.slice_copy(x, begin, end, strides)
+        np.testing.assert_array_equal(kernels.slice(x, begin, end, strides), expected, err_msg=f"case {case}")
+
+
+def test_slice_refuses_a_window_outside_its_input(kernels):
+    x = np.zeros((1, 4, 1, 3), np.int8)
+    out = np.zeros(64, np.int8)
+
+    def status(begin, stride, out_shape) -> int:
+        params = il.SliceParams((il.i32 * 4)(*begin), (il.i32 * 4)(*stride))
+        return int(kernels.lib.es_slice_int8_fwd(params, il.dims(x.shape), il.ptr(x), il.dims(out_shape),
+                                                 il.ptr(out)))
+
+    assert status((0, 2, 0, 0), (1, 1, 1, 1), (1, 2, 1, 3)) == 0  # rows 2..3 of 4
+    assert status((0, 3, 0, 0), (1, 2, 1, 1), (1, 1, 1, 3)) == 0  # row 3 alone, stride 2
+    assert status((0, 2, 0, 0), (1, 1, 1, 1), (1, 3, 1, 3)) != 0  # rows 2..4 of 4
+    assert status((0, 1, 0, 0), (1, 2, 1, 1), (1, 2, 1, 3)) == 0  # rows 1 and 3
+    assert status((0, 1, 0, 0), (1, 2, 1, 1), (1, 3, 1, 3)) != 0  # rows 1, 3 and 5 of 4
+    assert status((0, 0, 0, 0), (1, 0, 1, 1), (1, 1, 1, 3)) != 0  # stride 0
+    assert status((0, -1, 0, 0), (1, 1, 1, 1), (1, 1, 1, 3)) != 0  # negative begin
+    assert status((0, 0, 0, 4), (1, 1, 1, 1), (1, 1, 1, 1)) != 0  # begin past the channels
 
 
 def _requant(rng: np.random.Generator, count: int, extreme: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:

@@ -22,8 +22,7 @@ from edgesdk.quant import prepare_op
 from edgesdk.quant.params import ConcatInt8Params, RequantizeInt8Params
 from edgesdk.reference import int8 as ref
 from edgesdk.testing.builder import ModelBuilder
-from edgesdk.testing.tflm import run_tflm_batch
-from int8_tflm_worker import run_streaming_tflm
+from edgesdk.testing.tflm import run_tflm_batch, run_tflm_raw_batch
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SAMPLES = 4
@@ -255,8 +254,8 @@ def test_wakeword_layers_match_tflite_micro():
     jobs = []
     for blob in blobs:
         shape = read_flatbuffer(blob).tensors[read_flatbuffer(blob).inputs[0]].shape
-        jobs.append((blob, [rng.integers(-128, 128, size=shape).astype(np.int8) for _ in range(3)]))
-    results = run_streaming_tflm(jobs)
+        jobs.append((blob, rng.integers(-128, 128, size=(3, *shape[1:])).astype(np.int8)))  # 3 samples
+    results = run_tflm_raw_batch(jobs)  # reset before each sample: every layer sees fresh states
     checked: dict[str, int] = {}
     for path, blob, samples in zip(models, blobs, results, strict=True):
         raw_model = read_flatbuffer(blob)

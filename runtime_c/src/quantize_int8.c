@@ -71,6 +71,27 @@ es_status es_requantize_int8_fwd(const es_requant_int8_params *params,
     return ES_OK;
 }
 
+es_status es_requantize_int8_uint8_fwd(const es_requant_int8_params *params,
+                                       const es_dims *dims, const int8_t *in, uint8_t *out)
+{
+    int32_t i, count;
+    if (params == NULL || in == NULL || out == NULL) {
+        return ES_ERR_ARG;
+    }
+    ES_TRY(es_check_dims(dims));
+    if (!es_zero_point_ok(-params->input_offset) || params->output_offset < 0 || params->output_offset > 255 ||
+        !es_requant_ok(params->multiplier, params->shift)) {
+        return ES_ERR_ARG;
+    }
+    count = es_dims_count(dims);
+    for (i = 0; i < count; ++i) {
+        const int32_t y = es_wrap_add(es_mbqm((int32_t)in[i] + params->input_offset, params->multiplier,
+                                              params->shift), params->output_offset);
+        out[i] = (uint8_t)es_clamp(y, 0, 255);
+    }
+    return ES_OK;
+}
+
 es_status es_dequantize_int8_f32_fwd(const es_affine_int8_params *params,
                                      const es_dims *dims, const int8_t *in, float *out)
 {

@@ -74,6 +74,7 @@ class OpKind(enum.Enum):
     RESHAPE = "RESHAPE"
     PAD = "PAD"
     CONCATENATION = "CONCATENATION"
+    SLICE = "SLICE"
     # -- precision changes
     QUANTIZE = "QUANTIZE"
     DEQUANTIZE = "DEQUANTIZE"
@@ -166,6 +167,9 @@ class Op:
     - RESHAPE: new_shape tuple[int, ...] (the output shape, fully resolved)
     - PAD: paddings tuple[tuple[int, int], ...] (before, after) per dimension
     - CONCATENATION: axis int (non-negative), activation
+    - SLICE: begin, end, strides tuple[int, ...] (one per input dimension, ``0 <= begin < end <=
+      dim``, strides >= 1): ``output = input[begin:end:strides]`` reshaped to the output's shape
+      (STRIDED_SLICE, SLICE and each part of SPLIT / SPLIT_V)
     - SOFTMAX: beta float
     - LOGISTIC, QUANTIZE, DEQUANTIZE: none
     """
@@ -187,16 +191,46 @@ class Op:
 
 
 @dataclass(frozen=True)
+class State:
+    """A streaming model's memory between two inferences (a TFLite resource variable), made explicit.
+
+    ``read`` is an activation tensor that no op writes: at each inference it holds the state left
+    by the previous one (``initial`` before the first). ``write`` is the tensor whose value becomes
+    the state for the next inference. Both have the same shape and dtype; the state is a copy of
+    the bytes, so an inference is a pure function ``(inputs, states) -> (outputs, new states)``.
+    """
+
+    name: str
+    read: int
+    write: int
+    initial: np.ndarray  # the value before the first inference, stored dtype, the read tensor's shape
+
+    def __post_init__(self) -> None:
+        initial = np.array(self.initial)
+        initial.setflags(write=False)
+        object.__setattr__(self, "initial", initial)
+        object.__setattr__(self, "read", int(self.read))
+        object.__setattr__(self, "write", int(self.write))
+
+
+@dataclass(frozen=True)
 class Graph:
-    """A whole model: tensors indexed by ``Tensor.index``, ops in a valid execution order."""
+    """A whole model: tensors indexed by ``Tensor.index``, ops in a valid execution order.
+
+    ``states`` is empty for an ordinary model; a streaming model lists its states (see
+    :class:`State`): their ``read`` tensors are sources like the inputs, their ``write`` tensors
+    results like the outputs.
+    """
 
     name: str
     tensors: tuple[Tensor, ...]
     ops: tuple[Op, ...]
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
+    states: tuple[State, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "states", tuple(self.states))
         for position, tensor in enumerate(self.tensors):
             if tensor.index != position:
                 raise ValueError(f"tensor {tensor.name!r} has index {tensor.index}, expected {position}")
@@ -216,6 +250,10 @@ class Graph:
 
     def consumers(self, tensor_index: int) -> tuple[Op, ...]:
         return tuple(op for op in self.ops if tensor_index in op.inputs)
+
+    @property
+    def is_streaming(self) -> bool:
+        return bool(self.states)
 
     @property
     def parameter_bytes(self) -> int:

@@ -343,6 +343,25 @@ static void run_pools_mean_pad(int extreme)
     po.c = in.c + pp.before[3] + pp.after[3];
     yp = (int8_t *)malloc((size_t)es_dims_count(&po));
     expect_ok(es_pad_int8_fwd(&pp, &in, x, &po, yp), "es_pad_int8_fwd");
+    { /* SLICE: a random strided window of the input */
+        es_slice_int8_params sp;
+        es_dims so;
+        int8_t *ys;
+        const int32_t extent[4] = {in.n, in.h, in.w, in.c};
+        int32_t count[4];
+        for (i = 0; i < 4; ++i) {
+            sp.begin[i] = rnd(0, extent[i] - 1);
+            sp.stride[i] = rnd(1, 3);
+            count[i] = rnd(1, (extent[i] - 1 - sp.begin[i]) / sp.stride[i] + 1);
+        }
+        so.n = count[0];
+        so.h = count[1];
+        so.w = count[2];
+        so.c = count[3];
+        ys = (int8_t *)malloc((size_t)es_dims_count(&so));
+        expect_ok(es_slice_int8_fwd(&sp, &in, x, &so, ys), "es_slice_int8_fwd");
+        free(ys);
+    }
     free(x), free(y), free(ym), free(yp);
 }
 
@@ -379,6 +398,13 @@ static void run_elementwise(int extreme)
     q[0].multiplier = extreme ? INT32_MAX : rnd(1 << 30, INT32_MAX);
     q[0].shift = extreme ? 30 : rnd(-3, 2);
     expect_ok(es_requantize_int8_fwd(&q[0], &d, x, y), "es_requantize_int8_fwd");
+    {
+        uint8_t *u = (uint8_t *)malloc((size_t)es_dims_count(&d));
+        es_requant_int8_params qu = q[0];
+        qu.output_offset = rnd(0, 255);
+        expect_ok(es_requantize_int8_uint8_fwd(&qu, &d, x, u), "es_requantize_int8_uint8_fwd");
+        free(u);
+    }
     ap.scale = extreme ? 1e-30f : 0.05f;
     ap.zero_point = rnd(-128, 127);
     expect_ok(es_dequantize_int8_f32_fwd(&ap, &d, x, f), "es_dequantize_int8_f32_fwd");
@@ -473,6 +499,7 @@ int main(int argc, char **argv)
     puts("called es_mean_hw_int8_fwd\ncalled es_pad_int8_fwd\ncalled es_concat_int8_fwd");
     puts("called es_softmax_int8_fwd\ncalled es_logistic_int8_fwd\ncalled es_quantize_f32_int8_fwd");
     puts("called es_requantize_int8_fwd\ncalled es_dequantize_int8_f32_fwd");
+    puts("called es_slice_int8_fwd\ncalled es_requantize_int8_uint8_fwd");
     puts("called es_qas_int8_update\ncalled es_qas_int32_update");
     puts("called es_conv_depthwise_int8_fwd");
     return failures == 0 ? 0 : 1;

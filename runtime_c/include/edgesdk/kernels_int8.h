@@ -32,6 +32,7 @@
 #include "edgesdk/pool_int8.h"
 #include "edgesdk/qas_int8.h"
 #include "edgesdk/quantize_int8.h"
+#include "edgesdk/slice_int8.h"
 #include "edgesdk/softmax_int8.h"
 
 #endif /* EDGESDK_KERNELS_INT8_H */

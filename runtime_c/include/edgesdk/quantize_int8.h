@@ -39,6 +39,11 @@ es_status es_quantize_f32_int8_fwd(const es_affine_int8_params *params,
 es_status es_requantize_int8_fwd(const es_requant_int8_params *params,
                                  const es_dims *dims, const int8_t *in, int8_t *out);
 
+/* int8 -> uint8 QUANTIZE (a streaming model's probability output): the same requantization, the
+ * output zero point 0..255 and the result clamped to [0, 255], as TFLite Micro's Requantize. */
+es_status es_requantize_int8_uint8_fwd(const es_requant_int8_params *params,
+                                       const es_dims *dims, const int8_t *in, uint8_t *out);
+
 es_status es_dequantize_int8_f32_fwd(const es_affine_int8_params *params,
                                      const es_dims *dims, const int8_t *in, float *out);
 

@@ -55,6 +55,9 @@ def render(summary: ModelSummary) -> str:
         for i in indices:
             t = tensors[i]
             lines.append(f"  {label} t{i} {t.dtype} {_shape(t.shape)} {t.quant}  {_short_name(t.name)}")
+    for name, read, write in summary.states:  # a streaming model: t_read holds what t_write left last time
+        t = tensors[read]
+        lines.append(f"  state  t{read} <- t{write} {t.dtype} {_shape(t.shape)} {t.quant}  {name}")
     lines += ["", "ops"]
     header = (f"  {'#':>3}  {'kind':<18} {'inputs':<14} {'out':<5} {'output shape':<16} {'dtype':<7}"
               f" {'MACs':>11} {'param B':>9} {'act B':>9}  attributes")

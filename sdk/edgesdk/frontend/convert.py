@@ -10,19 +10,23 @@ of every IR tensor and op is kept beside the graph.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from edgesdk.errors import ModelError, UnsupportedOpError
+from edgesdk.frontend import slicing
 from edgesdk.frontend.fold import FOLDERS, fold_constants
-from edgesdk.frontend.ops import CONVERTERS, Converted, OpContext
+from edgesdk.frontend.ops import CONVERTERS as LAYER_CONVERTERS
+from edgesdk.frontend.ops import Converted, OpContext
 from edgesdk.frontend.reader import RawModel, RawOp, RawTensor
-from edgesdk.ir import NO_TENSOR, DType, Graph, Op, Quant, Tensor
+from edgesdk.frontend.streaming import STATE_OPS, resolve_states
+from edgesdk.ir import NO_TENSOR, DType, Graph, Op, Quant, State, Tensor
 
-_CALLS_SUBGRAPHS = frozenset({"WHILE", "IF", "CALL", "CALL_ONCE"})
+_CALLS_SUBGRAPHS = frozenset({"WHILE", "IF", "CALL"})
 _QUANTIZED_DTYPES = frozenset({"int8", "uint8", "int16"})
-SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(CONVERTERS))
+CONVERTERS = {**LAYER_CONVERTERS, **slicing.CONVERTERS}
+SUPPORTED_OPS: tuple[str, ...] = tuple(sorted({*CONVERTERS, *STATE_OPS}))
 FOLDED_OPS: tuple[str, ...] = tuple(sorted(FOLDERS))
 
 
@@ -55,9 +59,9 @@ def _unsupported(op: RawOp) -> UnsupportedOpError:
     )
 
 
-def _live_ops(model: RawModel, ops: tuple[RawOp, ...]) -> list[RawOp]:
-    """Ops that some graph output depends on, in their original order."""
-    needed = set(model.outputs)
+def _live_ops(model: RawModel, ops: tuple[RawOp, ...], roots: set[int]) -> list[RawOp]:
+    """Ops that some graph output or state write depends on, in their original order."""
+    needed = set(model.outputs) | roots
     live = []
     for op in reversed(ops):
         if needed.intersection(op.outputs):
@@ -66,9 +70,10 @@ def _live_ops(model: RawModel, ops: tuple[RawOp, ...]) -> list[RawOp]:
     return live[::-1]
 
 
-def _check_order(model: RawModel, ops: list[RawOp], constants: Mapping[int, np.ndarray]) -> None:
-    available = set(model.inputs) | set(constants)
-    for index in model.inputs:
+def _check_order(model: RawModel, ops: list[RawOp], constants: Mapping[int, np.ndarray],
+                 sources: set[int], results: set[int]) -> None:
+    available = set(model.inputs) | set(constants) | sources
+    for index in (*model.inputs, *sources):
         if index in constants:
             raise ModelError(f"graph input {model.tensors[index].name!r} is a constant")
     for op in ops:
@@ -81,16 +86,18 @@ def _check_order(model: RawModel, ops: list[RawOp], constants: Mapping[int, np.n
                 name = model.tensors[index].name
                 raise ModelError(f"op {op.index} ({op.label}) overwrites tensor {name!r}")
             available.add(index)
-    for index in model.outputs:
+    for index in (*model.outputs, *results):
         if index not in available:
             raise ModelError(f"graph output {model.tensors[index].name!r} is never written")
 
 
-def _convert_op(op: RawOp, model: RawModel, constants: Mapping[int, np.ndarray]) -> Converted:
+def _convert_op(op: RawOp, model: RawModel, constants: Mapping[int, np.ndarray]) -> tuple[Converted, ...]:
+    """One IR op per TFLite op, or one per output for SPLIT / SPLIT_V."""
     converter = CONVERTERS.get(op.name)
     if converter is None:
         raise _unsupported(op)
-    return converter(OpContext(op, model.tensors, constants))
+    result = converter(OpContext(op, model.tensors, constants))
+    return result if isinstance(result, tuple) else (result,)
 
 
 def _ir_tensor(raw: RawTensor, index: int, data: np.ndarray | None) -> Tensor:
@@ -101,7 +108,9 @@ def _ir_tensor(raw: RawTensor, index: int, data: np.ndarray | None) -> Tensor:
     if raw.sparse:
         raise UnsupportedOpError(f"tensor {raw.name!r} is sparse; densify the model first")
     if raw.is_variable:
-        raise UnsupportedOpError(f"tensor {raw.name!r} is a variable (stateful models are not supported)")
+        raise UnsupportedOpError(f"tensor {raw.name!r} is a variable tensor: streaming/stateful models must "
+                                 f"keep their state in resource variables (VAR_HANDLE / READ_VARIABLE / "
+                                 f"ASSIGN_VARIABLE)")
     if data is None:
         if 0 in raw.shape:
             raise ModelError(f"activation {raw.name!r} has an empty dimension: {list(raw.shape)}")
@@ -118,14 +127,18 @@ def _ir_tensor(raw: RawTensor, index: int, data: np.ndarray | None) -> Tensor:
 
 
 def convert(model: RawModel, fallback_name: str = "model") -> ImportedModel:
+    streaming = resolve_states(model)
+    model = replace(model, ops=streaming.ops)
+    reads = {state.read for state in streaming.states}
+    writes = {state.write for state in streaming.states}
     constants, remaining = fold_constants(model)
-    ops = _live_ops(model, remaining)
-    _check_order(model, ops, constants)
-    converted = [(op, _convert_op(op, model, constants)) for op in ops]
-    used = set(model.inputs) | set(model.outputs)
+    ops = _live_ops(model, remaining, writes)
+    _check_order(model, ops, constants, reads, writes)
+    converted = [(op, part) for op in ops for part in _convert_op(op, model, constants)]
+    used = set(model.inputs) | set(model.outputs) | reads | writes
     for op, result in converted:
         used.update(i for i in result.inputs if i != NO_TENSOR)
-        used.update(op.outputs)
+        used.update(op.outputs if result.outputs is None else result.outputs)
     order = sorted(used)
     new_index = {old: new for new, old in enumerate(order)}
     tensors = tuple(_ir_tensor(model.tensors[old], new, constants.get(old)) for new, old in enumerate(order))
@@ -134,16 +147,18 @@ def convert(model: RawModel, fallback_name: str = "model") -> ImportedModel:
         return tuple(NO_TENSOR if i == NO_TENSOR else new_index[i] for i in indices)
 
     ir_ops = tuple(
-        Op(index=position, kind=result.kind, inputs=remap(result.inputs), outputs=remap(op.outputs),
-           attrs=result.attrs)
+        Op(index=position, kind=result.kind, inputs=remap(result.inputs),
+           outputs=remap(op.outputs if result.outputs is None else result.outputs), attrs=result.attrs)
         for position, (op, result) in enumerate(converted)
     )
+    states = tuple(State(s.name, new_index[s.read], new_index[s.write], s.initial) for s in streaming.states)
     graph = Graph(
         name=model.name if model.name not in ("", "main") else fallback_name,  # the converter says "main"
         tensors=tensors,
         ops=ir_ops,
         inputs=remap(model.inputs),
         outputs=remap(model.outputs),
+        states=states,
     )
     op_origin = tuple(op.index for op, _ in converted)
     return ImportedModel(graph=graph, tflite_tensor=tuple(order), tflite_op=op_origin)

@@ -10,8 +10,9 @@ here with numpy and its outputs become constants; the op disappears from the gra
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -114,31 +115,40 @@ def _ints(value: np.ndarray | None) -> list[int]:
     return [int(v) for v in np.asarray(value).reshape(-1)]
 
 
+def strided_slices(shape: Sequence[int], begin: Sequence[int], end: Sequence[int], strides: Sequence[int],
+                   options: Mapping[str, Any]) -> tuple[slice | int, ...]:
+    """TFLite's STRIDED_SLICE as a numpy index (an int for a shrunk axis); ValueError when invalid."""
+    if options.get("EllipsisMask", 0) or options.get("NewAxisMask", 0):
+        raise NotImplementedError("ellipsis and new-axis masks")
+    if not len(begin) == len(end) == len(strides) <= len(shape):
+        raise ValueError("begin/end/strides do not match the input rank")
+    index: list[slice | int] = []
+    for axis, (b, e, s) in enumerate(zip(begin, end, strides, strict=True)):
+        if s == 0:
+            raise ValueError("stride 0")
+        if options.get("Offset", False):
+            e = b + e
+        if options.get("ShrinkAxisMask", 0) >> axis & 1:
+            position = b + shape[axis] if b < 0 else b
+            if not 0 <= position < shape[axis]:
+                raise ValueError("shrink index out of range")
+            index.append(position)
+            continue
+        start = None if options.get("BeginMask", 0) >> axis & 1 else b
+        stop = None if options.get("EndMask", 0) >> axis & 1 else e
+        index.append(slice(start, stop, s))
+    return tuple(index)
+
+
 def _fold_strided_slice(args: _Args) -> list[np.ndarray]:
     data = args.values[0]
     assert data is not None
     begin, end, strides = _ints(args.values[1]), _ints(args.values[2]), _ints(args.values[3])
-    o = args.op.options
-    if o.get("EllipsisMask", 0) or o.get("NewAxisMask", 0):
-        raise _KeepOp
-    if not len(begin) == len(end) == len(strides) <= data.ndim:
-        raise ValueError("begin/end/strides do not match the input rank")
-    slices: list[slice | int] = []
-    for axis, (b, e, s) in enumerate(zip(begin, end, strides, strict=True)):
-        if s == 0:
-            raise ValueError("stride 0")
-        if o.get("Offset", False):
-            e = b + e
-        if o.get("ShrinkAxisMask", 0) >> axis & 1:
-            index = b + data.shape[axis] if b < 0 else b
-            if not 0 <= index < data.shape[axis]:
-                raise ValueError("shrink index out of range")
-            slices.append(index)
-            continue
-        start = None if o.get("BeginMask", 0) >> axis & 1 else b
-        stop = None if o.get("EndMask", 0) >> axis & 1 else e
-        slices.append(slice(start, stop, s))
-    return [np.asarray(data[tuple(slices)])]
+    try:
+        index = strided_slices(data.shape, begin, end, strides, args.op.options)
+    except NotImplementedError:
+        raise _KeepOp from None
+    return [np.asarray(data[index])]
 
 
 def _fold_slice(args: _Args) -> list[np.ndarray]:

@@ -32,6 +32,7 @@ class Converted:
     kind: OpKind
     inputs: tuple[int, ...]  # raw tensor indices, NO_TENSOR for an absent optional input
     attrs: Mapping[str, Any] = field(default_factory=dict)
+    outputs: tuple[int, ...] | None = None  # raw output indices when not the op's (SPLIT's parts)
 
 
 def conv_output_size(size: int, kernel: int, stride: int, dilation: int, padding: Padding) -> int:

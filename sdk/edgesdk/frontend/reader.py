@@ -71,6 +71,10 @@ _OPTION_FIELDS: Mapping[str, tuple[str, ...]] = {
     "GatherOptions": ("Axis", "BatchDims"),
     "ShapeOptions": ("OutType",),
     "CastOptions": ("InDataType", "OutDataType"),
+    "VarHandleOptions": ("Container", "SharedName"),
+    "CallOnceOptions": ("InitSubgraphIndex",),
+    "SplitOptions": ("NumSplits",),
+    "SplitVOptions": ("NumSplits",),
 }
 # builtin op -> its options table, for the ops whose options edgesdk reads
 _OPTIONS_OF_OP: Mapping[str, str] = {
@@ -96,6 +100,10 @@ _OPTIONS_OF_OP: Mapping[str, str] = {
     "GATHER": "GatherOptions",
     "SHAPE": "ShapeOptions",
     "CAST": "CastOptions",
+    "VAR_HANDLE": "VarHandleOptions",
+    "CALL_ONCE": "CallOnceOptions",
+    "SPLIT": "SplitOptions",
+    "SPLIT_V": "SplitVOptions",
 }
 _OPTIONS_BY_TYPE: Mapping[int, str] = {
     value: name for name, value in vars(tflite.BuiltinOptions).items() if not name.startswith("_")
@@ -148,7 +156,19 @@ class RawOp:
 
 
 @dataclass(frozen=True)
+class RawSubgraph:
+    name: str
+    tensors: tuple[RawTensor, ...]
+    ops: tuple[RawOp, ...]
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class RawModel:
+    """The main subgraph (``tensors``, ``ops``, ...) and, in ``subgraphs``, every subgraph by index
+    (``subgraphs[0]`` is the main one): CALL_ONCE's initialization subgraph lives there."""
+
     name: str
     description: str
     tensors: tuple[RawTensor, ...]
@@ -156,6 +176,7 @@ class RawModel:
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
     subgraph_count: int
+    subgraphs: tuple[RawSubgraph, ...] = ()
 
 
 def _empty_table_bytes() -> bytes:
@@ -209,6 +230,8 @@ def _read_options(op: tflite.Operator, name: str) -> tuple[str | None, dict[str,
         if accessor.endswith("AsNumpy"):
             key = accessor[: -len("AsNumpy")]
             values[key] = tuple(int(v) for v in _numpy_vector(value, f"{name} option {key}"))
+        elif isinstance(value, bytes):
+            values[accessor] = _decode(value)
         else:
             values[accessor] = value
     return expected, values
@@ -323,33 +346,48 @@ def _read_model(blob: bytes) -> RawModel:
         raise ModelError("the model has no subgraph")
     buffer_count = _check_count(model.BuffersLength(), len(blob), "buffers")
     opcodes = _read_opcodes(model, len(blob))
-    graph = model.Subgraphs(0)
-    tensor_count = _check_count(graph.TensorsLength(), len(blob), "tensors")
+    subgraphs = tuple(_read_subgraph(model, s, blob, buffer_count, opcodes) for s in range(subgraph_count))
+    main = subgraphs[0]
+    return RawModel(
+        name=main.name,
+        description=_decode(model.Description()),
+        tensors=main.tensors,
+        ops=main.ops,
+        inputs=main.inputs,
+        outputs=main.outputs,
+        subgraph_count=subgraph_count,
+        subgraphs=subgraphs,
+    )
+
+
+def _read_subgraph(model: tflite.Model, s: int, blob: bytes, buffer_count: int,
+                   opcodes: list[tuple[int, str, str | None]]) -> RawSubgraph:
+    graph = model.Subgraphs(s)
+    where = "" if s == 0 else f"subgraph {s} "
+    tensor_count = _check_count(graph.TensorsLength(), len(blob), f"{where}tensors")
     tensors = tuple(
         _read_tensor(model, graph.Tensors(i), i, blob, buffer_count) for i in range(tensor_count)
     )
     ops = []
-    for i in range(_check_count(graph.OperatorsLength(), len(blob), "operators")):
+    for i in range(_check_count(graph.OperatorsLength(), len(blob), f"{where}operators")):
         op = graph.Operators(i)
         opcode_index = int(op.OpcodeIndex())
         if not 0 <= opcode_index < len(opcodes):
-            raise ModelError(f"op {i} refers to operator code {opcode_index} of {len(opcodes)}")
+            raise ModelError(f"{where}op {i} refers to operator code {opcode_index} of {len(opcodes)}")
         code, name, custom = opcodes[opcode_index]
         options_type, options = _read_options(op, name)
         ops.append(RawOp(
             index=i, code=code, name=name, custom_code=custom,
-            inputs=_tensor_list(op.InputsAsNumpy(), tensor_count, f"op {i} ({name}) inputs", True),
-            outputs=_tensor_list(op.OutputsAsNumpy(), tensor_count, f"op {i} ({name}) outputs", False),
+            inputs=_tensor_list(op.InputsAsNumpy(), tensor_count, f"{where}op {i} ({name}) inputs", True),
+            outputs=_tensor_list(op.OutputsAsNumpy(), tensor_count, f"{where}op {i} ({name}) outputs", False),
             options_type=options_type, options=options,
         ))
-    return RawModel(
+    return RawSubgraph(
         name=_decode(graph.Name()),
-        description=_decode(model.Description()),
         tensors=tensors,
         ops=tuple(ops),
-        inputs=_tensor_list(graph.InputsAsNumpy(), tensor_count, "subgraph inputs", False),
-        outputs=_tensor_list(graph.OutputsAsNumpy(), tensor_count, "subgraph outputs", False),
-        subgraph_count=subgraph_count,
+        inputs=_tensor_list(graph.InputsAsNumpy(), tensor_count, f"{where or 'subgraph '}inputs", False),
+        outputs=_tensor_list(graph.OutputsAsNumpy(), tensor_count, f"{where or 'subgraph '}outputs", False),
     )
 
 

@@ -34,7 +34,7 @@ class TensorSummary:
     name: str
     shape: tuple[int, ...]
     dtype: str
-    role: str  # "input", "output", "activation" or "constant"
+    role: str  # "input", "output", "state" (a streaming model's state as read), "activation", "constant"
     nbytes: int
     quant: str  # one-line description, "" when not quantized
 
@@ -66,6 +66,7 @@ class ModelSummary:
     activation_bytes: int
     activation_elements: int
     training_bytes_fp32: int
+    states: tuple[tuple[str, int, int], ...] = ()  # (name, read tensor, write tensor) of a streaming model
 
 
 def op_macs(graph: Graph, op: Op) -> int:
@@ -108,6 +109,8 @@ def _role(graph: Graph, tensor: Tensor) -> str:
         return "input"
     if tensor.index in graph.outputs:
         return "output"
+    if any(state.read == tensor.index for state in graph.states):
+        return "state"
     return "constant" if tensor.is_constant else "activation"
 
 
@@ -148,6 +151,7 @@ def summarize(imported: ImportedModel) -> ModelSummary:
         activation_bytes=sum(t.nbytes for t in activations),
         activation_elements=activation_elements,
         training_bytes_fp32=FP32_BYTES * (activation_elements + 2 * param_elements),
+        states=tuple((state.name, state.read, state.write) for state in graph.states),
     )
 
 
@@ -167,6 +171,7 @@ def summary_json(summary: ModelSummary, graph: Graph) -> dict[str, Any]:
         "name": summary.name,
         "inputs": list(summary.inputs),
         "outputs": list(summary.outputs),
+        "states": [{"name": name, "read": read, "write": write} for name, read, write in summary.states],
         "ops": [
             {
                 "index": op.index, "tflite_index": op.tflite_index, "kind": op.kind,

@@ -6,7 +6,7 @@ the expression of the TFLite Micro kernel it mirrors (the comment names it), so 
 and shifts are the same integers. Preparation refuses (with :class:`edgesdk.errors` types) what
 TFLite Micro would refuse or abort on, saying what to change.
 
-    params = prepare_op(graph, op)        # one of edgesdk.quant.params, None for RESHAPE
+    params = prepare_op(graph, op)        # one of edgesdk.quant.params, None for RESHAPE / SLICE
 """
 
 from __future__ import annotations
@@ -276,7 +276,12 @@ def prepare_logistic(graph: Graph, op: Op) -> LogisticInt8Params:
 
 
 def prepare_quantize(graph: Graph, op: Op) -> QuantizeInt8Params | RequantizeInt8Params:
-    s_out, zp_out = per_tensor(graph, op.outputs[0], op)
+    out = graph.tensor(op.outputs[0])
+    if out.dtype is DType.UINT8 and out.quant is not None and out.quant.scale.size == 1:
+        # int8 -> uint8 (a streaming model's probability output): the same requantization
+        s_out, zp_out = to_f32(out.quant.scale[0]), int(out.quant.zero_point[0])
+    else:
+        s_out, zp_out = per_tensor(graph, op.outputs[0], op)
     source = graph.tensor(op.inputs[0])
     if source.dtype is DType.FLOAT32:
         return QuantizeInt8Params(s_out, zp_out)
@@ -306,8 +311,8 @@ PREPARERS: Mapping[OpKind, Callable[[Graph, Op], Int8Params]] = {
 
 
 def prepare_op(graph: Graph, op: Op) -> Int8Params | None:
-    """The int8 parameters of ``op`` (None for RESHAPE, which only renames the data)."""
-    if op.kind is OpKind.RESHAPE:
+    """The int8 parameters of ``op`` (None for RESHAPE and SLICE, which only move the data)."""
+    if op.kind in (OpKind.RESHAPE, OpKind.SLICE):
         return None
     bias = op.inputs[2] if len(op.inputs) > 2 and op.kind in (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D,
                                                               OpKind.FULLY_CONNECTED) else NO_TENSOR

@@ -208,6 +208,22 @@ def requantize(x: np.ndarray, p: RequantizeInt8Params, low: int = -128, high: in
     return _output(x.astype(np.int64) + p.input_offset, p.multiplier, p.shift, p.output_offset, low, high)
 
 
+def requantize_uint8(x: np.ndarray, p: RequantizeInt8Params) -> np.ndarray:
+    """int8 -> uint8 QUANTIZE (a streaming model's probability output): the same arithmetic, clamped to
+    [0, 255]."""
+    scaled = wrap_int32(multiply_by_quantized_multiplier(x.astype(np.int64) + p.input_offset, p.multiplier,
+                                                         p.shift) + p.output_offset)
+    return np.clip(scaled, 0, 255).astype(np.uint8)
+
+
+def slice_copy(x: np.ndarray, begin: Sequence[int], end: Sequence[int], strides: Sequence[int],
+               batched: bool = False) -> np.ndarray:
+    """``x[begin:end:strides]`` per dimension (axis 0 kept whole when ``batched``)."""
+    index = tuple(slice(None) if batched and axis == 0 else slice(b, e, s)
+                  for axis, (b, e, s) in enumerate(zip(begin, end, strides, strict=True)))
+    return np.ascontiguousarray(x[index])
+
+
 def concatenation(xs: Sequence[np.ndarray], p: ConcatInt8Params) -> np.ndarray:
     parts = [requantize(x, q, p.act_min, p.act_max) for x, q in zip(xs, p.inputs, strict=True)]
     return np.concatenate(parts, axis=p.axis)
@@ -249,6 +265,8 @@ def _unary(kernel: Callable) -> Callable:
 def _quantize_op(graph: Graph, op: Op, args: list[np.ndarray], params) -> np.ndarray:
     if isinstance(params, QuantizeInt8Params):
         return quantize(args[0], params)
+    if graph.tensor(op.outputs[0]).dtype is DType.UINT8:
+        return requantize_uint8(args[0], params)
     return requantize(args[0], params)
 
 
@@ -281,16 +299,24 @@ def run_op(graph: Graph, op: Op, args: Sequence[np.ndarray], params=None) -> np.
     batch = args[0].shape[0] if args[0].ndim and out.shape and out.shape[0] == 1 else 1
     if op.kind is OpKind.RESHAPE:
         return args[0].reshape(_batched_shape(out.shape, batch))
+    if op.kind is OpKind.SLICE:
+        a = op.attrs
+        return slice_copy(args[0], a["begin"], a["end"], a["strides"], batch > 1).reshape(
+            _batched_shape(out.shape, batch))
     params = prepare_op(graph, op) if params is None else params
     result = KERNELS[op.kind](graph, op, list(args), params)
     return result.reshape(_batched_shape(out.shape, batch))
 
 
-def run_int8(graph: Graph, inputs: np.ndarray | Sequence[np.ndarray]) -> dict[int, np.ndarray]:
+def run_int8(graph: Graph, inputs: np.ndarray | Sequence[np.ndarray],
+             states: Sequence[np.ndarray] | None = None) -> dict[int, np.ndarray]:
     """Every activation tensor after one forward pass, keyed by IR tensor index.
 
     ``inputs``: one array per graph input, shaped as the input tensor or with N samples on axis
     0 where the model's batch is 1 (every batch-1 tensor then carries N on axis 0).
+    ``states``: for a streaming model, the value of each ``graph.states`` read tensor (default:
+    their initial values; a batch-1 state is repeated for N samples). The new states are the
+    values of the ``write`` tensors (:mod:`edgesdk.reference.streaming` runs frame after frame).
     """
     arrays = [inputs] if isinstance(inputs, np.ndarray) else list(inputs)
     if len(arrays) != len(graph.inputs):
@@ -300,7 +326,18 @@ def run_int8(graph: Graph, inputs: np.ndarray | Sequence[np.ndarray]) -> dict[in
         tensor = graph.tensor(index)
         values[index] = np.asarray(array).astype(DType.FLOAT32.numpy if tensor.dtype is DType.FLOAT32
                                                  else tensor.dtype.numpy)
+    state_values = [s.initial for s in graph.states] if states is None else list(states)
+    if len(state_values) != len(graph.states):
+        raise ValueError(f"the graph has {len(graph.states)} states, {len(state_values)} arrays given")
+    batch = next((values[i].shape[0] for i in graph.inputs
+                  if values[i].ndim and graph.tensor(i).shape and graph.tensor(i).shape[0] == 1), 1)
+    for state, value in zip(graph.states, state_values, strict=True):
+        value = np.asarray(value).astype(graph.tensor(state.read).dtype.numpy)
+        if batch > 1 and value.shape[0] == 1:
+            value = np.repeat(value, batch, axis=0)
+        values[state.read] = value
     for op in graph.ops:
         args = [values[i] for i in op.inputs if i != NO_TENSOR and not graph.tensor(i).is_constant]
-        values[op.outputs[0]] = run_op(graph, op, args)
+        results = run_op(graph, op, args)
+        values[op.outputs[0]] = results
     return values

@@ -1,8 +1,13 @@
 """Runs TFLite Micro in a child process (its reference kernels may abort() on bad scales).
 
-Protocol: a pickled list of jobs on stdin, each ``(model_bytes, [input arrays], [samples])``
-where ``samples`` lists per-sample input lists; a pickled list of results on stdout, one list per
-job of ``{tflite tensor index: array}`` per sample, every tensor of the main subgraph preserved.
+Protocol: a pickled list of jobs on stdin, each ``(model_bytes, samples, stream)`` where
+``samples`` lists per-sample input lists; a pickled list of results on stdout, one list per job of
+``{tflite tensor index: array}`` per sample, every numeric tensor of the main subgraph preserved.
+The interpreter is reset before each sample, except in a ``stream`` job, where the samples are the
+consecutive frames of one stream (a streaming model's resource variables carry over).
+
+Tensors of type RESOURCE (a streaming model's variable handles) are not read back: TFLite Micro's
+Python wrapper has no array type for them and ``GetTensor`` crashes the process (SIGSEGV) on one.
 """
 
 from __future__ import annotations
@@ -14,9 +19,12 @@ import numpy as np
 import tflite
 from tflite_micro.python.tflite_micro import runtime
 
+_NOT_READABLE = {tflite.TensorType.RESOURCE, tflite.TensorType.VARIANT, tflite.TensorType.STRING}
 
-def _tensor_count(blob: bytes) -> int:
-    return int(tflite.Model.GetRootAs(blob, 0).Subgraphs(0).TensorsLength())
+
+def _readable_tensors(blob: bytes) -> list[int]:
+    graph = tflite.Model.GetRootAs(blob, 0).Subgraphs(0)
+    return [i for i in range(graph.TensorsLength()) if graph.Tensors(i).Type() not in _NOT_READABLE]
 
 
 def _arena_size(blob: bytes) -> int:
@@ -30,21 +38,23 @@ def _arena_size(blob: bytes) -> int:
     return (1 << 20) + 2 * total
 
 
-def _run_job(blob: bytes, samples: list[list[np.ndarray]]) -> list[dict[int, np.ndarray]]:
+def _run_job(blob: bytes, samples: list[list[np.ndarray]], stream: bool) -> list[dict[int, np.ndarray]]:
     interpreter = runtime.Interpreter.from_bytes(
         blob,
         arena_size=_arena_size(blob),
         intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors,  # upstream spelling
     )
-    count = _tensor_count(blob)
+    readable = _readable_tensors(blob)
     results = []
+    interpreter.reset()
     for inputs in samples:
-        interpreter.reset()
+        if not stream:
+            interpreter.reset()
         for position, array in enumerate(inputs):
             interpreter.set_input(array, position)
         interpreter.invoke()
         tensors = {}
-        for index in range(count):
+        for index in readable:
             found = interpreter.GetTensor(index, 0)
             tensors[index] = np.array(found["tensor_data"]).reshape(tuple(found["shape"]))
         results.append(tensors)
@@ -53,7 +63,7 @@ def _run_job(blob: bytes, samples: list[list[np.ndarray]]) -> list[dict[int, np.
 
 def main() -> None:
     jobs = pickle.load(sys.stdin.buffer)
-    output = [_run_job(blob, samples) for blob, samples in jobs]
+    output = [_run_job(blob, samples, stream) for blob, samples, stream in jobs]
     sys.stdout.buffer.write(pickle.dumps(output, protocol=pickle.HIGHEST_PROTOCOL))
     sys.stdout.buffer.flush()
 

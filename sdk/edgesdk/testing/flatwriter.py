@@ -31,6 +31,7 @@ TENSOR_TYPES: Mapping[str, int] = {
     "int16": schema.TensorType.INT16,
     "int8": schema.TensorType.INT8,
     "float64": schema.TensorType.FLOAT64,
+    "resource": schema.TensorType.RESOURCE,  # a resource variable handle (no data)
 }
 
 # builtin operator name -> name of its options table where it is not simply CamelCase + "Options"

@@ -10,6 +10,10 @@ are not returned (``run_tflm_raw`` keeps the TFLite indices and returns everythi
 
 Batches: an input of shape ``[N, *shape[1:]]`` with ``N`` larger than the model's batch runs
 ``N`` inferences; activations are stacked along axis 0, constants returned once.
+
+Streaming models (resource variables): ``run_tflm_stream(blob, frames)`` invokes the interpreter
+once per frame without a reset in between, so the variables carry over, and returns one
+``{IR tensor index: array}`` per frame. Variable handles (RESOURCE tensors) are never read back.
 """
 
 from __future__ import annotations
@@ -50,10 +54,13 @@ def _split_samples(blob: bytes, inputs: np.ndarray | Sequence[np.ndarray]) -> li
 
 
 def run_tflm_raw_batch(
-    jobs: Sequence[tuple[bytes, np.ndarray | Sequence[np.ndarray]]], *, timeout: float = 300.0
+    jobs: Sequence[tuple[bytes, np.ndarray | Sequence[np.ndarray]]], *, timeout: float = 300.0,
+    stream: bool = False,
 ) -> list[list[dict[int, np.ndarray]]]:
-    """Run several models in one child process; per job, per sample, ``{TFLite index: array}``."""
-    payload = [(bytes(blob), _split_samples(bytes(blob), inputs)) for blob, inputs in jobs]
+    """Run several models in one child process; per job, per sample, ``{TFLite index: array}``.
+
+    ``stream``: the samples of a job are consecutive frames (no reset between them)."""
+    payload = [(bytes(blob), _split_samples(bytes(blob), inputs), stream) for blob, inputs in jobs]
     process = subprocess.run(
         [sys.executable, "-m", "edgesdk.testing._tflm_worker"],
         input=pickle.dumps(payload), capture_output=True, timeout=timeout, check=False,
@@ -87,6 +94,17 @@ def run_tflm_batch(
     """:func:`run_tflm` for several models in one child process (saves the start-up per model)."""
     raw = run_tflm_raw_batch(jobs, timeout=timeout)
     return [_to_ir(bytes(blob), samples) for (blob, _), samples in zip(jobs, raw, strict=True)]
+
+
+def run_tflm_stream(model_bytes: bytes, frames: np.ndarray, *, timeout: float = 300.0
+                    ) -> list[dict[int, np.ndarray]]:
+    """A streaming model invoked once per frame (``frames`` [T, *input shape]), states carried over;
+    every numeric tensor of every inference, keyed by IR tensor index."""
+    frames = np.asarray(frames)
+    samples = run_tflm_raw_batch([(model_bytes, frames.reshape(-1, *frames.shape[2:]))], timeout=timeout,
+                                 stream=True)[0]
+    imported = import_model(model_bytes)
+    return [{ir: sample[tf] for ir, tf in enumerate(imported.tflite_tensor)} for sample in samples]
 
 
 def run_tflm(model_bytes: bytes, input_int8: np.ndarray | Sequence[np.ndarray]) -> dict[int, np.ndarray]:

@@ -80,6 +80,11 @@ def build_training_graph(
     """
     if batch < 1:
         raise TrainingError(f"batch must be >= 1, got {batch}")
+    if graph.states:
+        raise UnsupportedOpError(
+            f"model {graph.name!r} is a streaming model ({len(graph.states)} states carried between "
+            f"inferences); its training graph is not built yet. It imports and runs frame by frame "
+            f"(edgesdk.reference.streaming, docs/streaming.md); train a non-streaming export of it")
     precision = Precision.parse(precision)
     optimizer = OptimizerSpec.parse(optimizer)
     options: Int8Training | None = None
