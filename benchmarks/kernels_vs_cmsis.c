@@ -30,7 +30,7 @@
 #endif
 
 /* The kernels code generation calls for these layers where they differ from the reference. */
-#define ES_FULLY_CONNECTED_INT8_FWD es_fully_connected_int8_fwd
+#define ES_FULLY_CONNECTED_INT8_FWD es_fully_connected_fast_int8_fwd
 #define ES_CONV2D_INT8_BWD_IN es_conv2d_int8_bwd_in
 #define ES_CONV2D_INT8_BWD_W es_conv2d_int8_bwd_w
 #define ES_CONV2D_INT8_BWD_W_QAS es_conv2d_int8_bwd_w_qas
@@ -39,7 +39,7 @@
 #define ES_DEPTHWISE_CONV2D_INT8_BWD_W_QAS es_depthwise_conv2d_int8_bwd_w_qas
 #define ES_FULLY_CONNECTED_INT8_BWD_IN es_fully_connected_int8_bwd_in
 #define ES_FULLY_CONNECTED_INT8_BWD_W es_fully_connected_int8_bwd_w
-#define ES_FULLY_CONNECTED_INT8_BWD_W_QAS es_fully_connected_int8_bwd_w_qas
+#define ES_FULLY_CONNECTED_INT8_BWD_W_QAS es_fully_connected_fast_int8_bwd_w_qas
 
 typedef enum { CONV, DEPTHWISE, FC } kind;
 

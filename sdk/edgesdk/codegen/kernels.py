@@ -762,6 +762,8 @@ def fast_int8_fwd(params: LayerInt8Params, w_shape: Sequence[int], x_shape: Sequ
     if isinstance(params, DepthwiseInt8Params):
         fits = tuple(w_shape[1:3]) == (3, 3) and params.depth_multiplier == 1 and params.dilation == (1, 1)
         return "es_depthwise_conv2d_3x3_int8_fwd" if fits else None
+    if isinstance(params, FullyConnectedInt8Params):
+        return "es_fully_connected_fast_int8_fwd" if params.weights_offset == 0 else None
     return None
 
 
@@ -771,6 +773,7 @@ FAST_TO_REFERENCE = MappingProxyType({
     "es_conv2d_1x1_int8_fwd": "es_conv2d_int8_fwd",
     "es_conv2d_rows_int8_fwd": "es_conv2d_int8_fwd",
     "es_depthwise_conv2d_3x3_int8_fwd": "es_depthwise_conv2d_int8_fwd",
+    "es_fully_connected_fast_int8_fwd": "es_fully_connected_int8_fwd",
 })
 
 
@@ -1191,7 +1194,8 @@ def _bwd_w_qas(n: Node, g: ir.Graph | None) -> tuple[KernelCall, ...]:
     w, dz, x = n.inputs[:3]
     master, rng = _update_state(n, 3)
     if n.compute is C.FULLY_CONNECTED_BWD_W_QAS:
-        function, head = "es_fully_connected_int8_bwd_w_qas", (_activation_quant(n, "x"),)
+        # same bits as es_fully_connected_int8_bwd_w_qas, faster at batch 1 (fully_connected_fast_int8.h)
+        function, head = "es_fully_connected_fast_int8_bwd_w_qas", (_activation_quant(n, "x"),)
     else:
         depthwise = n.compute is C.DEPTHWISE_CONV_2D_BWD_W_QAS
         function = "es_depthwise_conv2d_int8_bwd_w_qas" if depthwise else "es_conv2d_int8_bwd_w_qas"
