@@ -223,6 +223,7 @@ SIGNATURES: dict[str, tuple] = {
     "es_conv2d_int8_fwd": (P(ConvParams), PD, P8, PD, P8, PI32, PD, P8),
     "es_conv2d_1x1_int8_fwd": (P(ConvParams), PD, P8, PD, P8, PI32, PD, P8),
     "es_conv2d_rows_int8_fwd": (P(ConvParams), PD, P8, PD, P8, PI32, PD, P8),
+    "es_fully_connected_fast_int8_fwd": (P(FcParams), PD, P8, PD, P8, PI32, PD, P8),
     "es_depthwise_conv2d_int8_fwd": (P(DepthwiseParams), PD, P8, PD, P8, PI32, PD, P8),
     "es_conv_depthwise_int8_fwd": (
         P(ConvParams), P(DepthwiseParams), PD, P8, PD, P8, PI32, PD, PD, P8, PI32, PD, P8, P8, ctypes.c_size_t
@@ -411,9 +412,11 @@ class Int8Kernels:
                          dims(out.array.shape), out.ptr())
 
     def fully_connected(
-        self, x, w, bias, p: qp.FullyConnectedInt8Params, head_channels: int | None = None
+        self, x, w, bias, p: qp.FullyConnectedInt8Params, head_channels: int | None = None,
+        kernel: str = "es_fully_connected_int8_fwd",
     ) -> np.ndarray:
-        """``head_channels``: pass w split, its first rows and the rest as two arrays."""
+        """``head_channels``: pass w split, its first rows and the rest as two arrays; ``kernel``:
+        the reference or its fast variant."""
         w = self._i8(w)
         x = self._i8(x).reshape(-1, w.shape[1])
         m, s = i32_array(p.multiplier), i32_array(p.shift)
@@ -425,7 +428,7 @@ class Int8Kernels:
         b = None if bias is None else i32_array(bias)
         out = Guarded((x.shape[0], w.shape[0]))
         return self._run(
-            "es_fully_connected_int8_fwd",
+            kernel,
             out,
             c,
             dims(x.shape),

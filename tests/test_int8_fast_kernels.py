@@ -115,6 +115,33 @@ def test_depthwise_3x3_equals_the_reference(kernels: il.Int8Kernels) -> None:
                                       err_msg=str(p))
 
 
+def test_fully_connected_equals_the_reference(kernels: il.Int8Kernels) -> None:
+    """Row counts and depths off the 4-row / 4-byte blocks, input offsets over their range."""
+    for seed in range(CASES):
+        rng = np.random.default_rng(900 + seed)
+        rows, k, out = int(rng.integers(1, 4)), int(rng.integers(1, 70)), int(rng.integers(1, 14))
+        extreme = rng.random() < 0.4
+        mult, shift = _requant(rng, out, extreme)
+        input_offset, output_offset = _offsets(rng)
+        p = qp.FullyConnectedInt8Params(input_offset, 0, output_offset, mult, shift, *_act(rng))
+        x = rng.integers(-128, 128, (rows, k)).astype(np.int8)
+        w = rng.integers(-128, 128, (out, k)).astype(np.int8)
+        b = _bias(rng, out, extreme)
+        got = kernels.fully_connected(x, w, b, p, kernel="es_fully_connected_fast_int8_fwd")
+        np.testing.assert_array_equal(got, ref.fully_connected(x, w, b, p), err_msg=str(p))
+
+
+def test_fully_connected_refuses_what_it_cannot_do(kernels: il.Int8Kernels) -> None:
+    """A weight zero point (per-tensor asymmetric weights) and split weights: ES_ERR_ARG."""
+    x, w = np.zeros((1, 8), np.int8), np.zeros((3, 8), np.int8)
+    asymmetric = qp.FullyConnectedInt8Params(0, 3, 0, (1 << 30,) * 3, (0,) * 3, -128, 127)
+    with pytest.raises(il.KernelError, match="status 1"):
+        kernels.fully_connected(x, w, None, asymmetric, kernel="es_fully_connected_fast_int8_fwd")
+    whole = qp.FullyConnectedInt8Params(0, 0, 0, (1 << 30,) * 3, (0,) * 3, -128, 127)
+    with pytest.raises(il.KernelError, match="status 1"):
+        kernels.fully_connected(x, w, None, whole, head_channels=1, kernel="es_fully_connected_fast_int8_fwd")
+
+
 def test_pointwise_depths_with_their_own_loops(kernels: il.Int8Kernels) -> None:
     """Depths 8 and 16 run loops specialized for them (conv2d_1x1_int8.c); their neighbours the
     general one."""
@@ -198,7 +225,9 @@ def test_selection_by_geometry() -> None:
     assert fast_int8_fwd(_dw(dilation=(2, 2)), (1, 3, 3, 4), x, (1, 8, 8, 4)) is None
     assert fast_int8_fwd(_dw(), (1, 5, 5, 4), x, (1, 8, 8, 4)) is None
     fc = qp.FullyConnectedInt8Params(0, 0, 0, (1 << 30,), (0,), -128, 127)
-    assert fast_int8_fwd(fc, (6, 1, 1, 4), (1, 1, 1, 4), (1, 1, 1, 6)) is None
+    assert fast_int8_fwd(fc, (6, 1, 1, 4), (1, 1, 1, 4), (1, 1, 1, 6)) == "es_fully_connected_fast_int8_fwd"
+    per_tensor = qp.FullyConnectedInt8Params(0, 3, 0, (1 << 30,), (0,), -128, 127)  # weight zero point -3
+    assert fast_int8_fwd(per_tensor, (6, 1, 1, 4), (1, 1, 1, 4), (1, 1, 1, 6)) is None
 
 
 # -- refusals ---------------------------------------------------------------------------------------
@@ -304,7 +333,8 @@ def host_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return _check_run("host", tmp_path_factory.mktemp("fast_host"))
 
 
-FAST = ("requantize", "conv2d_1x1", "conv2d_rows", "depthwise_conv2d_3x3", "conv_depthwise")
+FAST = ("requantize", "conv2d_1x1", "conv2d_rows", "depthwise_conv2d_3x3", "conv_depthwise",
+        "fully_connected", "fully_connected_qas")
 
 
 def test_host_fast_kernels_equal_the_reference(host_run: dict[str, str]) -> None:
@@ -327,3 +357,18 @@ def test_the_device_comparison_can_fail(tmp_path: Path) -> None:
     run = _check_run("host", tmp_path, defines=("ES_FAST_CHECK_CONTROL",))
     for name in FAST[1:]:
         assert run[f"differ.{name}"] == run[f"cases.{name}"], name
+
+
+def test_fast_kernels_clean_under_sanitizers(tmp_path: Path) -> None:
+    """The device comparison on the host under ASan + UBSan: no report, and every kernel still
+    equals its reference."""
+    runtime = [p for p in kernel_sources() if p.stem.endswith(("_int8", "_int8_bwd")) or p.stem in
+               ("common", "qas_int8_train", "bias_grad_f32")]
+    port = [il.RUNTIME / "port" / "host" / "port_host.c", il.RUNTIME / "port" / "common" / "report.c"]
+    program = il.build_sanitized(CHECK, tmp_path / "int8_fast_check", [*runtime, *port],
+                                 (*il.C_FLAGS, "-DES_PORT_HOST"))
+    run = il.run_clean(program, timeout=300)
+    lines = [line.split() for line in run.stdout.splitlines() if line.startswith("@es ")]
+    results = {words[1]: words[2] for words in lines}
+    for name in FAST:
+        assert int(results[f"cases.{name}"]) >= 120 and int(results[f"differ.{name}"]) == 0, name

@@ -101,7 +101,7 @@ def _fnv1a(chunks) -> int:  # noqa: ANN001
 def test_generated_c_streams_like_the_reference_in_qemu_on_the_nrf52840(tmp_path):
     """The Cortex-M4 stand-in (mps2-an386) of the nRF52840: outputs of every frame and a checksum of
     every activation after the last one equal the reference's; instructions per inference reported."""
-    from edgesdk.build import compile_firmware, run_firmware
+    from edgesdk.toolchain import compile_firmware, run_firmware
 
     graph = load_model(wakeword_model("hey_jarvis").read_bytes())
     frames = np.load(FEATURES)["hey_jarvis"]

@@ -4,6 +4,7 @@
 #include "edgesdk/fully_connected_int8.h"
 
 #include "edgesdk/requant.h"
+#include "int8_layer_check.h"
 #include "internal.h"
 #include "weight_rows.h"
 
@@ -34,29 +35,12 @@ es_status es_fully_connected_int8_fwd(const es_fully_connected_int8_params *para
                                       const int32_t *bias,
                                       const es_dims *out_dims, int8_t *out)
 {
-    int32_t rows, r, o;
+    int32_t rows = 0, r;
     const es_fully_connected_int8_params *p = params;
-    if (p == NULL || p->multiplier == NULL || p->shift == NULL || in == NULL || w == NULL || out == NULL) {
+    if (in == NULL || w == NULL || out == NULL) {
         return ES_ERR_ARG;
     }
-    ES_TRY(es_check_dims(in_dims));
-    ES_TRY(es_check_dims(w_dims));
-    ES_TRY(es_check_dims(out_dims));
-    if (!es_zero_point_ok(-p->input_offset) || !es_zero_point_ok(-p->weights_offset) ||
-        !es_zero_point_ok(p->output_offset) || !es_int8_range_ok(p->act_min, p->act_max) ||
-        !es_weight_split_ok(p->w_tail, p->w_head_channels, w_dims->n)) {
-        return ES_ERR_ARG;
-    }
-    rows = in_dims->n * in_dims->h * in_dims->w;
-    if (w_dims->h != 1 || w_dims->w != 1 || w_dims->c != in_dims->c || out_dims->c != w_dims->n ||
-        out_dims->n * out_dims->h * out_dims->w != rows) {
-        return ES_ERR_SHAPE;
-    }
-    for (o = 0; o < w_dims->n; ++o) {
-        if (!es_requant_ok(p->multiplier[o], p->shift[o])) {
-            return ES_ERR_ARG;
-        }
-    }
+    ES_TRY(es_fully_connected_int8_check(p, in_dims, w_dims, out_dims, &rows));
     /* split weights: the rows in w, then those in the tail (each output is its own sum) */
     const int32_t head = p->w_tail != NULL ? p->w_head_channels : w_dims->n;
     for (r = 0; r < rows; ++r) {

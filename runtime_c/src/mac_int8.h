@@ -55,6 +55,24 @@ static inline es_int8x4 es_load_int8x4(const int8_t *p)
     return v;
 }
 
+/* Two copies of offset (-256..255) in the two 16-bit lanes, for es_load_int8x4_plus. */
+static inline int32_t es_lanes_of(int32_t offset)
+{
+    return (int32_t)(((uint32_t)offset & 0xFFFFu) | ((uint32_t)offset << 16));
+}
+
+/* p[0..3] + offset, widened to 16 bits (SXTAB16: the offset is added in both lanes, so every
+ * value is exact for int8 values and offsets -128..128). lanes = es_lanes_of(offset). */
+static inline es_int8x4 es_load_int8x4_plus(const int8_t *p, int32_t lanes)
+{
+    uint32_t word;
+    es_int8x4 v;
+    memcpy(&word, p, sizeof word);
+    v.even = __sxtab16(lanes, (int32_t)word);
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(v.odd) : "r"(lanes), "r"(word));
+    return v;
+}
+
 /* acc + a[0]*b[0] + a[1]*b[1] + a[2]*b[2] + a[3]*b[3] (modulo 2^32). */
 static inline int32_t es_mac_int8x4(int32_t acc, es_int8x4 a, es_int8x4 b)
 {
@@ -118,9 +136,24 @@ static inline es_int8x4 es_load_int8x4(const int8_t *p)
     return v;
 }
 
+static inline int32_t es_lanes_of(int32_t offset)
+{
+    return offset;
+}
+
+static inline es_int8x4 es_load_int8x4_plus(const int8_t *p, int32_t lanes)
+{
+    es_int8x4 v;
+    v.v[0] = p[0] + lanes;
+    v.v[1] = p[1] + lanes;
+    v.v[2] = p[2] + lanes;
+    v.v[3] = p[3] + lanes;
+    return v;
+}
+
 static inline int32_t es_mac_int8x4(int32_t acc, es_int8x4 a, es_int8x4 b)
 {
-    /* at most 4 * 128 * 128 in magnitude: no overflow before the wrapping add */
+    /* at most 4 * 256 * 128 in magnitude: no overflow before the wrapping add */
     return es_wrap_add(acc, a.v[0] * b.v[0] + a.v[1] * b.v[1] + a.v[2] * b.v[2] + a.v[3] * b.v[3]);
 }
 

@@ -5,7 +5,10 @@
  * ends, activation clamps) run through both, and the outputs must be equal byte for byte; bytes
  * past the output must stay untouched. The fused convolution -> depthwise kernel
  * (es_conv_depthwise_int8_fwd) is compared with its two reference kernels run one after the
- * other, and the bytes past its ring scratch must stay untouched too. Built for the host and the emulated Cortex-M7 / M4F (the
+ * other, and the bytes past its ring scratch must stay untouched too. The fast FULLY_CONNECTED
+ * forward is compared with es_fully_connected_int8_fwd, and its fused weight gradient + QAS
+ * update with es_fully_connected_int8_bwd_w_qas (the updated weights and master copies, rows of
+ * any length, both sides of the look-up table's threshold, steps that saturate, NaN gradients). Built for the host and the emulated Cortex-M7 / M4F (the
  * DSP paths of mac_int8.h), reporting per kernel:
  *
  *   @es cases.<kernel> <count>     cases run
@@ -20,11 +23,13 @@
  *
  * No heap: static buffers, so it runs as bare-metal firmware.
  */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "edgesdk/kernels_int8.h"
 #include "edgesdk/port.h"
+#include "edgesdk/train_int8.h"
 #include "fast_int8.h" /* the fast kernels' output stage (runtime_c/src), checked against es_mbqm */
 
 #define CASES 120
@@ -346,6 +351,103 @@ static void fused_case(tally *t, int extreme)
                    es_dims_count(&out), guard_intact(g_ring + ring));
 }
 
+/* FULLY_CONNECTED forward: rows x K inputs, OUT outputs, per-channel weights. */
+static void fc_case(tally *t, int extreme)
+{
+    es_fully_connected_int8_params p;
+    es_dims in = {rnd(1, 3), 1, 1, rnd(1, 300)};
+    es_dims w = {rnd(1, 12), 1, 1, 0};
+    es_dims out;
+    const int with_bias = rnd(0, 3) != 0;
+    w.c = in.c;
+    out = in;
+    out.c = w.n;
+    p.input_offset = rnd(0, 3) == 0 ? 128 : rnd(-127, 128);
+    p.weights_offset = 0;
+    p.output_offset = rnd(-128, 127);
+    p.act_min = rnd(0, 1) ? -128 : rnd(-128, 0);
+    p.act_max = rnd(0, 1) ? 127 : rnd(p.act_min, 127);
+    p.multiplier = g_mult;
+    p.shift = g_shift;
+    p.w_tail = NULL;
+    p.w_head_channels = 0;
+    channel_constants(w.n, extreme);
+    fill(g_x, es_dims_count(&in), -128);
+    fill(g_w, es_dims_count(&w), rnd(0, 1) ? -128 : -127);
+    prepare_outputs();
+    record(t, es_fully_connected_int8_fwd(&p, &in, g_x, &w, g_w, with_bias ? g_bias : NULL, &out, g_ref),
+           es_fully_connected_fast_int8_fwd(&p, &in, g_x, &w, g_w, with_bias ? g_bias : NULL, &out, g_fast),
+           es_dims_count(&out));
+}
+
+#define FC_MAX_OUT 6
+static float g_dz[FC_MAX_OUT * 2], g_factor[FC_MAX_OUT], g_scratch[CAP];
+static float g_master_ref[CAP], g_master_fast[CAP];
+
+/* A float32 of random magnitude 2^-20 .. 2^12 and sign; NaN or +-infinity now and then. */
+static float random_float(void)
+{
+    const int32_t pick = rnd(0, 199);
+    float v = (float)rnd(1, 1 << 20) * (1.0f / 1048576.0f);
+    for (int32_t e = rnd(0, 32); e > 0; --e) {
+        v *= 2.0f;
+    }
+    if (pick == 0) {
+        v = NAN;
+    } else if (pick == 1) {
+        v = INFINITY;
+    }
+    return rnd(0, 1) ? v : -v;
+}
+
+/* FULLY_CONNECTED weight gradient + QAS update, batch 1 (and sometimes 2: the reference path),
+ * nearest rounding with and without a master copy (stochastic now and then: the reference). */
+static void fc_qas_case(tally *t)
+{
+    es_affine_int8_params xq;
+    es_qas_layer_params qas;
+    const int32_t rows = rnd(0, 5) == 0 ? 2 : 1;
+    const int32_t k_n = rnd(0, 2) == 0 ? rnd(500, 1300) : rnd(1, 600);
+    const int32_t o_n = rnd(1, FC_MAX_OUT);
+    const es_dims in = {rows, 1, 1, k_n}, out = {rows, 1, 1, o_n}, w = {o_n, 1, 1, k_n};
+    const int with_master = rnd(0, 2) == 0;
+    uint32_t rng_ref = 12345u, rng_fast = 12345u;
+    int same = 1;
+    xq.scale = (float)rnd(1, 1000) * 1e-4f;
+    xq.zero_point = rnd(-128, 127);
+    qas.lr = (float)rnd(1, 1000) * 1e-3f;
+    qas.rounding = !with_master && rnd(0, 7) == 0 ? ES_ROUND_STOCHASTIC : ES_ROUND_NEAREST;
+    qas.channels = rnd(1, o_n);
+    qas.factor = g_factor;
+    for (int32_t i = 0; i < o_n; ++i) {
+        g_factor[i] = (float)rnd(1, 1000) * 0.5f;
+    }
+    for (int32_t i = 0; i < rows * o_n; ++i) {
+        g_dz[i] = random_float() * 1e-3f;
+    }
+    fill(g_x, rows * k_n, -128);
+    fill(g_ref, o_n * k_n, -128);
+    memcpy(g_fast, g_ref, (size_t)(o_n * k_n));
+    memset(g_fast + o_n * k_n, 0x5A, GUARD);
+    memset(g_ref + o_n * k_n, 0x5A, GUARD);
+    for (int32_t i = 0; i < qas.channels * k_n; ++i) {
+        g_master_ref[i] = (float)g_ref[i] + (float)rnd(-499, 499) * 1e-3f;
+    }
+    memcpy(g_master_fast, g_master_ref, sizeof(float) * (size_t)(qas.channels * k_n));
+    {
+        const es_status ref_status =
+            es_fully_connected_int8_bwd_w_qas(&xq, &qas, &out, g_dz, &in, g_x, &w, g_ref,
+                                              with_master ? g_master_ref : NULL, &rng_ref, g_scratch);
+        const es_status fast_status =
+            es_fully_connected_fast_int8_bwd_w_qas(&xq, &qas, &out, g_dz, &in, g_x, &w, g_fast,
+                                                   with_master ? g_master_fast : NULL, &rng_fast, g_scratch);
+        if (with_master) {
+            same = memcmp(g_master_ref, g_master_fast, sizeof(float) * (size_t)(qas.channels * k_n)) == 0;
+        }
+        record_scratch(t, ref_status, fast_status, o_n * k_n, same && rng_ref == rng_fast);
+    }
+}
+
 /* es_out_requantize == es_mbqm for every multiplier >= 0 and shift -31..31. */
 static void requantize_cases(tally *t)
 {
@@ -371,7 +473,7 @@ static void requantize_cases(tally *t)
 
 int main(void)
 {
-    tally pointwise, rows, depthwise, fused, requantize;
+    tally pointwise, rows, depthwise, fused, requantize, fc, fc_qas;
     es_port_init();
     tally_init(&requantize, "requantize");
     requantize_cases(&requantize);
@@ -380,6 +482,8 @@ int main(void)
     tally_init(&rows, "conv2d_rows");
     tally_init(&depthwise, "depthwise_conv2d_3x3");
     tally_init(&fused, "conv_depthwise");
+    tally_init(&fc, "fully_connected");
+    tally_init(&fc_qas, "fully_connected_qas");
     for (int32_t i = 0; i < CASES; ++i) {
         const int extreme = i % 3 == 0;
         pointwise_case(&pointwise, extreme);
@@ -387,11 +491,15 @@ int main(void)
         depthwise_case(&depthwise, extreme);
         fused_case(&fused, extreme);
         fused_case(&fused, !extreme);
+        fc_case(&fc, extreme);
+        fc_qas_case(&fc_qas);
     }
     report(&pointwise);
     report(&rows);
     report(&depthwise);
     report(&fused);
+    report(&fc);
+    report(&fc_qas);
 #if defined(__ARM_FEATURE_DSP)
     es_report_u64("mac.dsp", 1);
 #else

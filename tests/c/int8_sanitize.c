@@ -277,6 +277,9 @@ static void run_fc_add(int extreme)
     y = (int8_t *)malloc((size_t)es_dims_count(&out));
     bias = int32s(w.n, extreme);
     expect_ok(es_fully_connected_int8_fwd(&p, &in, x, &w, k, bias, &out, y), "es_fully_connected_int8_fwd");
+    p.weights_offset = 0; /* the fast kernel's condition */
+    expect_ok(es_fully_connected_fast_int8_fwd(&p, &in, x, &w, k, bias, &out, y),
+              "es_fully_connected_fast_int8_fwd");
 
     a.input1_offset = rnd(-127, 128);
     a.input2_offset = rnd(-127, 128);
@@ -495,6 +498,7 @@ int main(int argc, char **argv)
     }
     puts("called es_conv2d_int8_fwd\ncalled es_depthwise_conv2d_int8_fwd\ncalled es_fully_connected_int8_fwd");
     puts("called es_conv2d_1x1_int8_fwd\ncalled es_conv2d_rows_int8_fwd\ncalled es_depthwise_conv2d_3x3_int8_fwd");
+    puts("called es_fully_connected_fast_int8_fwd");
     puts("called es_add_int8_fwd\ncalled es_avg_pool2d_int8_fwd\ncalled es_max_pool2d_int8_fwd");
     puts("called es_mean_hw_int8_fwd\ncalled es_pad_int8_fwd\ncalled es_concat_int8_fwd");
     puts("called es_softmax_int8_fwd\ncalled es_logistic_int8_fwd\ncalled es_quantize_f32_int8_fwd");

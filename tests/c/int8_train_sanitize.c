@@ -174,6 +174,12 @@ static void fully_connected_kernels(void)
     expect("es_fully_connected_int8_bwd_w_qas",
            es_fully_connected_int8_bwd_w_qas(&xq, &qas, &y_dims, dz, &x_dims, x, &w_dims, w, master, NULL,
                                              scratch), ES_OK);
+    expect("es_fully_connected_fast_int8_bwd_w_qas",
+           es_fully_connected_fast_int8_bwd_w_qas(&xq, &qas, &y_dims, dz, &x_dims, x, &w_dims, w, master, NULL,
+                                                  scratch), ES_OK);
+    expect("es_fully_connected_fast_int8_bwd_w_qas",
+           es_fully_connected_fast_int8_bwd_w_qas(&xq, &qas, &y_dims, dz, &x_dims, x, &w_dims, w, NULL, NULL,
+                                                  scratch), ES_OK);
     expect("es_bias_int32_bwd_qas",
            es_bias_int32_bwd_qas(&qas, &y_dims, dz, bias, bias_master, NULL, bias_scratch), ES_OK);
     rng = 0u; /* stochastic rounding needs a nonzero state */

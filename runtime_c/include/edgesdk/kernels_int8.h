@@ -25,6 +25,7 @@
 #include "edgesdk/conv2d_rows_int8.h"
 #include "edgesdk/depthwise_conv2d_3x3_int8.h"
 #include "edgesdk/depthwise_conv2d_int8.h"
+#include "edgesdk/fully_connected_fast_int8.h"
 #include "edgesdk/fully_connected_int8.h"
 #include "edgesdk/logistic_int8.h"
 #include "edgesdk/mean_int8.h"

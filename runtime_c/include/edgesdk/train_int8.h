@@ -20,6 +20,7 @@
 #include "edgesdk/conv2d_int8_bwd.h"
 #include "edgesdk/depthwise_conv2d_int8_bwd.h"
 #include "edgesdk/dequant_int8.h"
+#include "edgesdk/fully_connected_fast_int8_bwd.h"
 #include "edgesdk/fully_connected_int8_bwd.h"
 #include "edgesdk/loss_int8_logits.h"
 #include "edgesdk/mean_int8_bwd.h"

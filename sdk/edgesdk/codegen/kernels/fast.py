@@ -35,6 +35,8 @@ def fast_int8_fwd(params: LayerInt8Params, w_shape: Sequence[int], x_shape: Sequ
     if isinstance(params, DepthwiseInt8Params):
         fits = tuple(w_shape[1:3]) == (3, 3) and params.depth_multiplier == 1 and params.dilation == (1, 1)
         return "es_depthwise_conv2d_3x3_int8_fwd" if fits else None
+    if isinstance(params, FullyConnectedInt8Params):
+        return "es_fully_connected_fast_int8_fwd" if params.weights_offset == 0 else None
     return None
 
 
@@ -44,6 +46,7 @@ FAST_TO_REFERENCE = MappingProxyType({
     "es_conv2d_1x1_int8_fwd": "es_conv2d_int8_fwd",
     "es_conv2d_rows_int8_fwd": "es_conv2d_int8_fwd",
     "es_depthwise_conv2d_3x3_int8_fwd": "es_depthwise_conv2d_int8_fwd",
+    "es_fully_connected_fast_int8_fwd": "es_fully_connected_int8_fwd",
 })
 
 
