@@ -1,8 +1,7 @@
 /*
  * kernels_vs_cmsis.c -- instructions (QEMU, -icount) of edgesdk's int8 training kernels on five
- * layer shapes, side by side with CMSIS-NN's int8 forward kernels when the build has them
- * (ES_BENCH_CMSIS, CMSIS-NN compiled from a copy the user supplies; driven by
- * kernels_vs_cmsis.py). Reports, per shape i:
+ * layer shapes, the shapes whose CMSIS-NN forward figures kernels_vs_cmsis.py prints beside them
+ * (driven by kernels_vs_cmsis.py). Reports, per shape i:
  *
  *   @es shape.<i> [kind, H, W, IC, OC, K, stride, pad]   kind: 0 conv, 1 depthwise, 2 FC
  *   @es macs.<i> <n>          multiply-accumulates of the forward pass (padded taps included)
@@ -12,8 +11,6 @@
  *   @es <col>_ref.<i> <n>     counter of the reference kernel of that column
  *   @es <col>_same.<i> <0|1>  the picked kernel's output equals the reference kernel's
  *   @es <col>_own.<i> <0|1>   the picked kernel is not the reference kernel itself
- *   @es cmsis.<i> <n>         counter of CMSIS-NN's forward (ES_BENCH_CMSIS only)
- *   @es cmsis_same.<i> <0|1>  its output equals edgesdk's, byte for byte
  *
  * Inputs, weights and output gradients are pseudo-random (xorshift32); the counts hardly depend
  * on the values. Per-channel requantization, as the TFLite converter emits for these layers.
@@ -25,9 +22,6 @@
 #include "edgesdk/kernels_int8.h"
 #include "edgesdk/port.h"
 
-#if defined(ES_BENCH_CMSIS)
-#include "arm_nnfunctions.h"
-#endif
 
 /* The kernels code generation calls for these layers where they differ from the reference. */
 #define ES_FULLY_CONNECTED_INT8_FWD es_fully_connected_fast_int8_fwd
@@ -65,9 +59,6 @@ static const layer LAYERS[] = {
 static int8_t g_x[MAX_MAP];
 static int8_t g_w[MAX_W], g_w_ref[MAX_W], g_w_fast[MAX_W];
 static int8_t g_y[MAX_MAP], g_y_ref[MAX_MAP];
-#if defined(ES_BENCH_CMSIS)
-static int8_t g_y_cmsis[MAX_MAP];
-#endif
 static float g_dz[MAX_MAP];
 static float g_dx[MAX_MAP], g_dx_ref[MAX_MAP];
 static float g_dw[MAX_W], g_dw_ref[MAX_W];
@@ -219,24 +210,6 @@ static void measure_conv(int32_t i, const layer *l, const es_dims *in, const es_
     report_column("dx", i, dx);
     report_column("dw", i, dw);
     report_column("qas", i, qs);
-#if defined(ES_BENCH_CMSIS)
-    {
-        const cmsis_nn_conv_params cp = {5, -3, {l->stride, l->stride}, {l->pad, l->pad}, {1, 1}, {-128, 127}};
-        const cmsis_nn_per_channel_quant_params qp = {g_mult, g_shift};
-        const cmsis_nn_dims ci = {1, l->h, l->w, l->ic}, cf = {l->oc, l->k, l->k, l->ic};
-        const cmsis_nn_dims cb = {1, 1, 1, l->oc}, co = {1, out->h, out->w, l->oc};
-        cmsis_nn_context ctx = {g_scratch, SCRATCH};
-        uint64_t t0;
-        arm_cmsis_nn_status s;
-        if (arm_convolve_wrapper_s8_get_buffer_size(&cp, &ci, &cf, &co) > SCRATCH) {
-            es_report_str("error", "CMSIS-NN scratch too small");
-        }
-        t0 = es_port_counter();
-        s = arm_convolve_wrapper_s8(&ctx, &cp, &qp, &ci, g_x, &cf, g_w, &cb, g_bias, &co, g_y_cmsis);
-        report_indexed("cmsis", i, s == ARM_CMSIS_NN_SUCCESS ? es_port_counter() - t0 : 0u);
-        report_indexed("cmsis_same", i, (uint64_t)equal(g_y_cmsis, g_y, (size_t)y_n));
-    }
-#endif
 }
 
 /* ---- DEPTHWISE_CONV_2D */
@@ -291,25 +264,6 @@ static void measure_depthwise(int32_t i, const layer *l, const es_dims *in, cons
     report_column("dx", i, dx);
     report_column("dw", i, dw);
     report_column("qas", i, qs);
-#if defined(ES_BENCH_CMSIS)
-    {
-        const cmsis_nn_dw_conv_params cp = {5, -3, 1, {l->stride, l->stride}, {l->pad, l->pad}, {1, 1},
-                                            {-128, 127}};
-        const cmsis_nn_per_channel_quant_params qp = {g_mult, g_shift};
-        const cmsis_nn_dims ci = {1, l->h, l->w, l->ic}, cf = {1, l->k, l->k, l->oc};
-        const cmsis_nn_dims cb = {1, 1, 1, l->oc}, co = {1, out->h, out->w, l->oc};
-        cmsis_nn_context ctx = {g_scratch, SCRATCH};
-        uint64_t t0;
-        arm_cmsis_nn_status s;
-        if (arm_depthwise_conv_wrapper_s8_get_buffer_size(&cp, &ci, &cf, &co) > SCRATCH) {
-            es_report_str("error", "CMSIS-NN scratch too small");
-        }
-        t0 = es_port_counter();
-        s = arm_depthwise_conv_wrapper_s8(&ctx, &cp, &qp, &ci, g_x, &cf, g_w, &cb, g_bias, &co, g_y_cmsis);
-        report_indexed("cmsis", i, s == ARM_CMSIS_NN_SUCCESS ? es_port_counter() - t0 : 0u);
-        report_indexed("cmsis_same", i, (uint64_t)equal(g_y_cmsis, g_y, (size_t)y_n));
-    }
-#endif
 }
 
 /* ---- FULLY_CONNECTED (batch 1) */
@@ -358,21 +312,6 @@ static void measure_fc(int32_t i, const layer *l, const es_dims *in, const es_di
     report_column("dx", i, dx);
     report_column("dw", i, dw);
     report_column("qas", i, qs);
-#if defined(ES_BENCH_CMSIS)
-    {
-        const cmsis_nn_fc_params cp = {5, 0, -3, {-128, 127}};
-        const cmsis_nn_per_channel_quant_params qp = {g_mult, g_shift};
-        const cmsis_nn_dims ci = {1, 1, 1, l->ic}, cf = {l->ic, 1, 1, l->oc};
-        const cmsis_nn_dims cb = {1, 1, 1, l->oc}, co = {1, 1, 1, l->oc};
-        cmsis_nn_context ctx = {NULL, 0};
-        uint64_t t0;
-        arm_cmsis_nn_status s;
-        t0 = es_port_counter();
-        s = arm_fully_connected_per_channel_s8(&ctx, &cp, &qp, &ci, g_x, &cf, g_w, &cb, g_bias, &co, g_y_cmsis);
-        report_indexed("cmsis", i, s == ARM_CMSIS_NN_SUCCESS ? es_port_counter() - t0 : 0u);
-        report_indexed("cmsis_same", i, (uint64_t)equal(g_y_cmsis, g_y, (size_t)l->oc));
-    }
-#endif
 }
 
 static void measure(int32_t i, const layer *l)
