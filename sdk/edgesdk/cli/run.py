@@ -106,4 +106,8 @@ def _readable(board: str, done: ProjectRun) -> str:
         lines.append(f"  stack high-water          {s['stack_high_water_bytes']:,} B of "
                      f"{s['stack_size_bytes']:,} B reserved")
     lines.append(f"  arena / model state       {s.get('arena_bytes', 0):,} B / {s.get('state_bytes', 0):,} B")
+    if "committed_sequence" in s:
+        restored = s.get("restored_sequence") or "none"
+        lines.append(f"  flash commit              restored at boot: {restored}; committed after "
+                     f"training: {s['committed_sequence']} ({s.get('commit_erases')} erases)")
     return "\n".join(lines)

@@ -252,4 +252,9 @@ def summarize(results: Results) -> dict[str, Any]:
     if v.get("stack.size"):
         summary["stack_size_bytes"] = v["stack.size"]
         summary["stack_high_water_bytes"] = v.get("stack.high_water")
+    if "store.restored" in v:
+        summary["restored_sequence"] = v.get("store.restored_sequence", 0)
+    if "store.sequence" in v:
+        summary["committed_sequence"] = v["store.sequence"]
+        summary["commit_erases"] = v.get("store.erases")
     return summary

@@ -40,6 +40,7 @@ from edgesdk.codegen.program import (
     workspace_lifetimes,
     workspace_name,
 )
+from edgesdk.codegen.store import StoreTier
 from edgesdk.codegen.swap import BOARD_FLAGS, SCRATCH_BYTES, SIM_FLAGS, BoardDriver, SwapTier
 from edgesdk.errors import UnsupportedOpError
 from edgesdk.train.graph import Node, Stage, TrainingGraph, Value, ValueKind
@@ -262,6 +263,7 @@ class ModelSource:
     output_ctype: str = "float"  # inference's out
     api_suffix: str = ""  # "_int8": es_train_step_int8 / es_infer_int8 take the model's own types
     int8: Int8Section | None = None  # int8 precision: constants, scratch, float API (codegen.int8)
+    store: StoreTier | None = None  # where es_params_commit keeps the parameters (codegen.store)
 
     @property
     def paged(self) -> bool:

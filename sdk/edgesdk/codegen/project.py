@@ -44,6 +44,7 @@ from edgesdk.codegen.model import (
 )
 from edgesdk.codegen.planning import PlannedStep, PlanRequest, given_schedule, load_schedule, plan_project
 from edgesdk.codegen.program import schedule_arena, scheduled_programs
+from edgesdk.codegen.store import store_for
 from edgesdk.codegen.swap import (
     SIM_FLAGS,
     SwapTier,
@@ -197,7 +198,11 @@ def generate_project(
             swap=swap,
             board_port=board.port if not board.is_host else "",
         )
-    swap_region = emulated_swap_region(board, swap) if not board.is_host else None
+    store = store_for(board, source.params_bytes, max(source.arena_size // 4, 1) * 4)
+    source = dataclasses.replace(source, store=store)
+    swap_region = (
+        emulated_swap_region(board, swap, store.emulated_bytes if store else 0) if not board.is_host else None
+    )
 
     directory = Path(out_dir)
     prepare_directory(directory, force)

@@ -165,11 +165,14 @@ def _sector_at(board: Board, swap_bytes: int) -> int | None:
     return None
 
 
-def emulated_swap_region(board: Board, tiers: Sequence[SwapTier]) -> tuple[int, int] | None:
-    """(origin, bytes) of the ``es_swap`` region the simulated devices of ``tiers`` need in
-    ``board``'s QEMU stand-in, outside the RAM its linker script enforces; None without paging or
-    without a stand-in."""
-    if not tiers or board.emulation is None:
+def emulated_swap_region(
+    board: Board, tiers: Sequence[SwapTier], extra_bytes: int = 0
+) -> tuple[int, int] | None:
+    """(origin, bytes) of the ``es_swap`` region the simulated devices of ``tiers`` (and
+    ``extra_bytes`` of other simulated flash: the commit store's) need in ``board``'s QEMU
+    stand-in, outside the RAM its linker script enforces; None without either or without a
+    stand-in."""
+    if (not tiers and not extra_bytes) or board.emulation is None:
         return None
     window = EMULATED_SWAP_WINDOWS.get(board.emulation.qemu_machine)
     if window is None:
@@ -178,7 +181,7 @@ def emulated_swap_region(board: Board, tiers: Sequence[SwapTier]) -> tuple[int, 
             "simulated swap device; build this project for the host"
         )
     origin, size = window
-    need = _up(sum(tier.emulated_bytes for tier in tiers), 4096)
+    need = _up(sum(tier.emulated_bytes for tier in tiers) + extra_bytes, 4096)
     if need > size:
         raise BoardError(
             f"the simulated swap devices need {need:,} B, more than the {size:,} B QEMU "
