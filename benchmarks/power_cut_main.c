@@ -15,8 +15,9 @@
  *  3. for each of them (all, or MAX_CUTS spread evenly; 0 = all): flash back to step 1's, boot,
  *     load NEW, cut at that operation during es_params_commit, reboot, es_params_restore: the
  *     parameters must equal OLD or NEW bit for bit;
- *  4. paged projects: the same for every operation of one training step's pager (flash back,
- *     boot, restore OLD, cut inside es_train_step, reboot, restore: must be OLD).
+ *  4. paged projects: the same for every erase and program of one training step's pager on its
+ *     swap device (flash and wear journal back, boot, restore OLD, cut inside es_train_step,
+ *     reboot, restore: must be OLD; the reboot reads the journal the cut may have left behind).
  *
  * Results ("@es" lines): "commit.erases", "commit.programs", "step.erases", "step.programs",
  * one "cut" line per cut = [phase (0 commit, 1 pager step), kind (0 erase, 1 program), operation,
@@ -39,6 +40,7 @@ static uint32_t rng_state = 0x2545F491u;
 static uint8_t *flash_kept;
 #if defined(ES_MODEL_PAGED)
 static uint8_t *swap_kept[ES_MODEL_PAGER_TIERS];
+static uint8_t *journal_kept[ES_MODEL_PAGER_TIERS];
 #endif
 static uint32_t cuts, survived;
 
@@ -105,6 +107,21 @@ static void flash_keep(int back)
                 die("malloc", ES_ERR_ARG);
             }
             memcpy(swap_kept[t], swap->memory, swap->size_bytes);
+        }
+        {
+            es_swap_sim *journal = es_model_journal_sim(t); /* bytes and programmed-unit map */
+            const size_t map = (journal->size_bytes / journal->program_bytes + 7u) / 8u;
+            if (back) {
+                memcpy(journal->memory, journal_kept[t], journal->size_bytes);
+                memcpy(journal->programmed, journal_kept[t] + journal->size_bytes, map);
+            } else {
+                journal_kept[t] = malloc(journal->size_bytes + map);
+                if (journal_kept[t] == NULL) {
+                    die("malloc", ES_ERR_ARG);
+                }
+                memcpy(journal_kept[t], journal->memory, journal->size_bytes);
+                memcpy(journal_kept[t] + journal->size_bytes, journal->programmed, map);
+            }
         }
     }
 #endif

@@ -184,6 +184,7 @@ class PagerTier:
     sim_bitmap: str
     sim_erases: str
     driver_state: str  # the board driver's state
+    journal: str  # prefix of the wear journal's names (its device, simulation, open function)
     slot_bytes: tuple[int, ...]
     region_bytes: int
     sector_bytes: int
@@ -528,6 +529,7 @@ class _Assembler:
             sim_bitmap=take(f"es_sim_programmed_{ident}"),
             sim_erases=take(f"es_sim_erases_{ident}"),
             driver_state=take(f"es_driver_{ident}"),
+            journal=take(f"es_journal_{ident}"),
             slot_bytes=tier.slot_bytes,
             region_bytes=tier.geometry.region_bytes,
             sector_bytes=tier.geometry.sector_bytes,

@@ -2,8 +2,9 @@
 
 ``es_params_commit`` keeps the parameter image in a two-slot commit store on one storage tier of
 the board (docs/storage.md): the board's QSPI NOR when it has one, else its first tier. The
-store's region lies just below the tier's swap region, so the pager and the store never share a
-sector. Devices per target, as for the pager (:mod:`edgesdk.codegen.swap`):
+store's region lies below the tier's swap region and the pager's wear journal (two sectors), so
+the pager and the store never share a sector. Devices per target, as for the pager
+(:mod:`edgesdk.codegen.swap`):
 
 - host and the QEMU stand-ins: the simulated NOR device over a static array (in QEMU in the
   ``es_swap`` section outside the enforced RAM);
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 from edgesdk.boards import Board, StorageTier
 from edgesdk.codegen.pager_model import DEFAULT_PROGRAM_BYTES
-from edgesdk.codegen.swap import BoardDriver
+from edgesdk.codegen.swap import JOURNAL_SECTORS, BoardDriver
 
 HEADER_BYTES = 32  # es_store header (ES_STORE_HEADER_MIN); the program unit is below it
 
@@ -76,16 +77,18 @@ def store_for(board: Board, image_bytes: int, arena_bytes: int) -> StoreTier | N
     if tier is None or image_bytes <= 0:
         return None
     region = required_store_bytes(image_bytes, tier.sector_bytes)
-    if region > tier.size_bytes - tier.swap_bytes:
+    if region + JOURNAL_SECTORS * tier.sector_bytes > tier.size_bytes - tier.swap_bytes:
         return None
     return StoreTier(tier.name, region, tier.sector_bytes, DEFAULT_PROGRAM_BYTES,
                      _driver(board, tier, region), image_bytes <= arena_bytes)
 
 
 def _driver(board: Board, tier: StorageTier, region: int) -> BoardDriver | None:
-    """The board's driver over the ``region`` bytes just below the tier's swap region."""
+    """The board's driver over the ``region`` bytes below the tier's swap region and the pager's
+    wear journal (JOURNAL_SECTORS sectors)."""
     qspi = "qspi" in tier.name.lower()
-    below = tier.size_bytes - tier.swap_bytes - region
+    journal = JOURNAL_SECTORS * tier.sector_bytes
+    below = tier.size_bytes - tier.swap_bytes - journal - region
     sectors = region // tier.sector_bytes
     if board.port == "stm32f7" and qspi:
         return BoardDriver("stm32f7_qspi", "ES_PORT_STM32F7", "edgesdk/swap_stm32f7.h", below,
@@ -94,7 +97,7 @@ def _driver(board: Board, tier: StorageTier, region: int) -> BoardDriver | None:
         return BoardDriver("nrf52_qspi", "ES_PORT_NRF52", "edgesdk/swap_nrf52.h", below,
                            description=f"QSPI NOR, {sectors} sectors below the swap region")
     if board.port == "nrf52" and not qspi:
-        base = board.flash_origin + board.flash_bytes - tier.swap_bytes - region
+        base = board.flash_origin + board.flash_bytes - tier.swap_bytes - journal - region
         return BoardDriver("nrf52_nvmc", "ES_PORT_NRF52", "edgesdk/swap_nrf52.h", base,
                            description=f"internal flash (NVMC), {sectors} pages from {base:#x}")
     return None
