@@ -95,6 +95,8 @@ def _readable(board: str, done: ProjectRun) -> str:
     elif "step_losses" in s:
         lines.append("  loss per step             " + " ".join(f"{v:.4f}" for v in s["step_losses"]))
     lines.append(f"  training steps            {s.get('train_steps')}")
+    if s.get("undone_steps"):
+        lines.append(f"  undone (diverged) steps   {s['undone_steps']} (loss or parameters not finite)")
     for key, label in (
         ("instructions_per_step", "instructions per step"),
         ("cycles_per_step", "cycles per step"),

@@ -244,6 +244,8 @@ def summarize(results: Results) -> dict[str, Any]:
     if results.all("step.loss"):
         summary["step_losses"] = results.all("step.loss")
     summary["train_steps"] = v.get("train.steps")
+    if "train.undone" in v:
+        summary["undone_steps"] = v["train.undone"]
     unit = v.get("counter.unit")
     if unit in COUNTER_KEYS and "step.counter" in v:
         summary[COUNTER_KEYS[unit]] = v["step.counter"]
