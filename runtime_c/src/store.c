@@ -30,6 +30,19 @@ static uint32_t get_u32(const uint8_t *at)
     return (uint32_t)at[0] | ((uint32_t)at[1] << 8) | ((uint32_t)at[2] << 16) | ((uint32_t)at[3] << 24);
 }
 
+/* 1 when the n bytes at a and b are equal (no libc memcmp: the runtime links only memcpy,
+ * memmove, memset and sqrtf). */
+static int same_bytes(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+    uint32_t i;
+    for (i = 0u; i < n; ++i) {
+        if (a[i] != b[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static es_status fail(es_store *store, es_status status, es_store_error error)
 {
     store->error = error;
@@ -105,7 +118,7 @@ static void make_header(const es_store *store, uint32_t sequence, uint32_t len, 
 static int header_valid(const es_store *store, const uint8_t *header, uint32_t *sequence,
                         uint32_t *len, uint32_t *crc)
 {
-    if (memcmp(header, "ESCM", 4u) != 0 || header[4] != 1u || header[5] != 0u ||
+    if (!same_bytes(header, (const uint8_t *)"ESCM", 4u) || header[4] != 1u || header[5] != 0u ||
         ((uint32_t)header[6] | ((uint32_t)header[7] << 8)) != store->header_bytes ||
         get_u32(header + 20) != store->slot_bytes || get_u32(header + 28) != es_crc32(0u, header, 28u)) {
         return 0;
@@ -143,16 +156,21 @@ static int newer(uint32_t a, uint32_t b)
 
 uint32_t es_store_required_bytes(uint32_t image_bytes, uint32_t sector_bytes, uint32_t program_bytes)
 {
-    uint64_t header;
-    uint64_t slot;
+    uint32_t header;
+    uint32_t slot;
+    uint32_t sectors;
     if (image_bytes == 0u || sector_bytes == 0u || program_bytes == 0u ||
-        (program_bytes & (program_bytes - 1u)) != 0u || program_bytes > ES_STORE_UNIT_MAX) {
+        (program_bytes & (program_bytes - 1u)) != 0u || program_bytes > ES_STORE_UNIT_MAX ||
+        image_bytes > 0x7FFFFFFFu - 2u * ES_STORE_UNIT_MAX) {
         return 0u;
     }
     header = program_bytes > ES_STORE_HEADER_MIN ? program_bytes : ES_STORE_HEADER_MIN;
-    slot = header + (((uint64_t)image_bytes + program_bytes - 1u) & ~(uint64_t)(program_bytes - 1u));
-    slot = (slot + sector_bytes - 1u) / sector_bytes * sector_bytes;
-    return 2u * slot > 0xFFFFFFFFu ? 0u : (uint32_t)(2u * slot);
+    slot = header + align_up(image_bytes, program_bytes);
+    sectors = slot / sector_bytes + (slot % sector_bytes != 0u ? 1u : 0u);
+    if (sectors > 0x7FFFFFFFu / sector_bytes) {
+        return 0u;
+    }
+    return 2u * sectors * sector_bytes > sectors * sector_bytes ? 2u * sectors * sector_bytes : 0u;
 }
 
 es_status es_store_open(es_store *store, const es_swap_device *device)
@@ -266,7 +284,7 @@ es_status es_store_commit(es_store *store, const void *image, uint32_t len)
     {
         uint8_t back[ES_STORE_UNIT_MAX];
         ES_TRY(device_read(store, base, back, store->header_bytes));
-        if (memcmp(back, unit_buf, store->header_bytes) != 0) {
+        if (!same_bytes(back, unit_buf, store->header_bytes)) {
             store->error_offset = base;
             return fail(store, ES_ERR_IO, ES_STORE_E_VERIFY);
         }
