@@ -21,7 +21,7 @@ PAGER_SOURCES = [DRIVER, RUNTIME_SRC / "pager.c", RUNTIME_SRC / "swap.c", RUNTIM
 # es_status / es_pager_error / ES_SWAP_* values (runtime_c/include/edgesdk/*.h)
 ES_OK, ES_ERR_ARG, ES_ERR_IO = 0, 1, 3
 E_NONE, E_CONFIG, E_REGION_SMALL, E_SLOT, E_LENGTH, E_EMPTY = 0, 1, 2, 3, 4, 5
-E_DEVICE, E_VERIFY, E_CHECKSUM, E_NO_ROOM = 6, 7, 8, 9
+E_DEVICE, E_VERIFY, E_CHECKSUM, E_NO_ROOM, E_JOURNAL = 6, 7, 8, 9, 10
 SWAP_FAULT, SWAP_WORN = 5, 6
 
 MEMORY, MEMORY_DIRTY, FILE = 0, 1, 2  # backends of pager_run.c
@@ -48,13 +48,19 @@ class Scenario:
     endurance: int = 0
     report_sectors: bool = True
     faults: Faults = field(default_factory=Faults)
+    journal_sectors: int = 0  # wear journal: a second simulated device (0: none)
+    journal_sector_bytes: int = 0
+    journal_fail_program: int = 0  # journal device faults (call numbers; 0: never)
+    journal_fail_erase: int = 0
 
     def numbers(self) -> list[int]:
         g = self.geometry
         f = self.faults
-        out = [1, g.region_bytes, g.sector_bytes, g.program_bytes, self.flags, self.backend,
+        out = [2, g.region_bytes, g.sector_bytes, g.program_bytes, self.flags, self.backend,
                self.scratch_bytes, self.endurance, int(self.report_sectors),
                f.fail_read, f.fail_program, f.fail_erase, f.flip_read, f.flip_bit,
+               self.journal_sectors, self.journal_sector_bytes, self.journal_fail_program,
+               self.journal_fail_erase,
                len(self.slot_bytes), *self.slot_bytes]
         ops: list[int] = []
         for step in self.steps:

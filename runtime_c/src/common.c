@@ -14,6 +14,8 @@ const char *es_status_name(es_status status)
         return "ES_ERR_SHAPE";
     case ES_ERR_IO:
         return "ES_ERR_IO";
+    case ES_ERR_DIVERGED:
+        return "ES_ERR_DIVERGED";
     }
     return "ES_ERR_UNKNOWN";
 }

@@ -135,6 +135,121 @@ static void consume(es_pager *pager, uint32_t len)
     pager->free_bytes -= len;
 }
 
+/* ---- the wear journal: E (lifetime erases) after every erase ------------------------------ */
+
+#define JOURNAL_RECORD 8u /* E, ~E (little-endian); a record takes max(8, program unit) bytes */
+
+static uint32_t journal_record_bytes(const es_swap_device *journal)
+{
+    return journal->program_bytes > JOURNAL_RECORD ? journal->program_bytes : JOURNAL_RECORD;
+}
+
+static es_status journal_failed(es_pager *pager, int32_t device_status, uint32_t where)
+{
+    fail(pager, ES_ERR_IO, ES_PAGER_E_JOURNAL);
+    pager->device_status = device_status;
+    pager->error_offset = where;
+    return ES_ERR_IO;
+}
+
+static uint32_t le32(const uint8_t *at)
+{
+    return (uint32_t)at[0] | ((uint32_t)at[1] << 8) | ((uint32_t)at[2] << 16) | ((uint32_t)at[3] << 24);
+}
+
+/* Append the record of pager->lifetime_erases; the next sector of the ring is erased first when
+ * the current one is full. A failed program spoils its record's place, never an older record. */
+static es_status journal_append(es_pager *pager)
+{
+    const es_swap_device *journal = pager->config.journal;
+    const uint32_t record = journal_record_bytes(journal);
+    const uint32_t per_sector = journal->sector_bytes / record;
+    uint8_t bytes[ES_PAGER_VERIFY_CHUNK];
+    uint32_t value = pager->lifetime_erases;
+    uint32_t at;
+    uint32_t i;
+    int32_t status;
+    if (pager->journal_next >= per_sector) {
+        const uint32_t next = (pager->journal_sector + 1u) % (journal->size_bytes / journal->sector_bytes);
+        status = journal->erase(journal->ctx, next);
+        if (status != ES_SWAP_OK) {
+            return journal_failed(pager, status, next);
+        }
+        pager->journal_sector = next;
+        pager->journal_next = 0u;
+    }
+    memset(bytes, 0xFF, record);
+    for (i = 0u; i < 4u; ++i) {
+        bytes[i] = (uint8_t)(value >> (8u * i));
+        bytes[4u + i] = (uint8_t)(~value >> (8u * i));
+    }
+    at = pager->journal_sector * journal->sector_bytes + pager->journal_next * record;
+    pager->journal_next += 1u;
+    status = journal->program(journal->ctx, at, bytes, record);
+    if (status != ES_SWAP_OK) {
+        return journal_failed(pager, status, at);
+    }
+    pager->journal_records += 1u;
+    return ES_OK;
+}
+
+/* Init: the newest valid record gives E; the next record goes to the first blank place after it
+ * (a torn record is neither valid nor blank). No valid record: E = 0, journal sector 0 erased
+ * before the first record. */
+static es_status journal_scan(es_pager *pager)
+{
+    const es_swap_device *journal = pager->config.journal;
+    const uint32_t record = journal_record_bytes(journal);
+    const uint32_t per_sector = journal->sector_bytes / record;
+    const uint32_t sectors = journal->size_bytes / journal->sector_bytes;
+    uint8_t bytes[ES_PAGER_VERIFY_CHUNK];
+    int found = 0;
+    uint32_t best = 0u;
+    uint32_t best_sector = 0u;
+    uint32_t best_index = 0u;
+    uint32_t s;
+    uint32_t r;
+    for (s = 0u; s < sectors; ++s) {
+        for (r = 0u; r < per_sector; ++r) {
+            const uint32_t at = s * journal->sector_bytes + r * record;
+            const int32_t status = journal->read(journal->ctx, at, bytes, JOURNAL_RECORD);
+            uint32_t value;
+            if (status != ES_SWAP_OK) {
+                return journal_failed(pager, status, at);
+            }
+            value = le32(bytes);
+            if (value == ~le32(bytes + 4) && (!found || (int32_t)(value - best) > 0)) {
+                found = 1;
+                best = value;
+                best_sector = s;
+                best_index = r;
+            }
+        }
+    }
+    pager->lifetime_erases = best;
+    pager->journal_sector = found ? best_sector : sectors - 1u;
+    pager->journal_next = per_sector;
+    if (!found) {
+        return ES_OK;
+    }
+    for (r = best_index + 1u; r < per_sector; ++r) {
+        const uint32_t at = best_sector * journal->sector_bytes + r * record;
+        const int32_t status = journal->read(journal->ctx, at, bytes, record);
+        int blank = 1;
+        if (status != ES_SWAP_OK) {
+            return journal_failed(pager, status, at);
+        }
+        for (s = 0u; s < record; ++s) {
+            blank = blank && bytes[s] == 0xFFu;
+        }
+        if (blank) {
+            pager->journal_next = r;
+            break;
+        }
+    }
+    return ES_OK;
+}
+
 /* ---- cleaning: relocate the live copies of the frontier sector, then erase it ------------- */
 
 static es_status relocate(es_pager *pager, es_pager_slot *slot)
@@ -209,7 +324,11 @@ static es_status clean_frontier(es_pager *pager)
     }
     pager->config.sector_erases[sector] += 1u;
     pager->counters.erases += 1u;
+    pager->lifetime_erases += 1u;
     pager->free_bytes += sector_bytes;
+    if (pager->config.journal != NULL) {
+        return journal_append(pager);
+    }
     return ES_OK;
 }
 
@@ -294,6 +413,27 @@ es_status es_pager_init(es_pager *pager, const es_pager_config *config)
     pager->reserve = largest + device->sector_bytes - device->program_bytes;
     memset(config->slots, 0, sizeof(*config->slots) * config->slot_count);
     memset(config->sector_erases, 0, sizeof(*config->sector_erases) * pager->sectors);
+    if (config->journal != NULL) {
+        const es_swap_device *journal = config->journal;
+        uint32_t lap;
+        uint32_t at;
+        if (journal->read == NULL || journal->program == NULL || journal->erase == NULL ||
+            journal->sector_bytes == 0u || journal->program_bytes == 0u ||
+            journal->program_bytes > ES_PAGER_VERIFY_CHUNK ||
+            journal->sector_bytes % journal_record_bytes(journal) != 0u ||
+            journal->size_bytes % journal->sector_bytes != 0u ||
+            journal->size_bytes / journal->sector_bytes < 2u) {
+            return fail(pager, ES_ERR_ARG, ES_PAGER_E_CONFIG);
+        }
+        ES_TRY(journal_scan(pager));
+        /* the sweep went through sectors 0, 1, ... in order: resume it where E left it */
+        lap = pager->lifetime_erases / pager->sectors;
+        at = pager->lifetime_erases % pager->sectors;
+        for (i = 0u; i < pager->sectors; ++i) {
+            config->sector_erases[i] = lap + (i < at ? 1u : 0u);
+        }
+        pager->head = at * device->sector_bytes;
+    }
     return ES_OK;
 }
 
@@ -403,6 +543,8 @@ const char *es_pager_error_name(es_pager_error error)
         return "ES_PAGER_E_CHECKSUM";
     case ES_PAGER_E_NO_ROOM:
         return "ES_PAGER_E_NO_ROOM";
+    case ES_PAGER_E_JOURNAL:
+        return "ES_PAGER_E_JOURNAL";
     }
     return "ES_PAGER_E_UNKNOWN";
 }

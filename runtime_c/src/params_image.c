@@ -231,3 +231,27 @@ es_status es_params_image_read(const es_param_record *records, int32_t count, co
     }
     return ES_OK;
 }
+
+int es_params_finite(const es_param_record *records, int32_t count)
+{
+    if (records == NULL || count < 0) {
+        return 0;
+    }
+    for (int32_t i = 0; i < count; ++i) {
+        if (!record_ok(&records[i])) {
+            return 0;
+        }
+        if (records[i].dtype != ES_PARAM_FLOAT32) {
+            continue;
+        }
+        const uint32_t n = data_count(&records[i]);
+        for (uint32_t k = 0; k < n; ++k) {
+            uint32_t bits;
+            memcpy(&bits, (const unsigned char *)records[i].data + (size_t)k * 4u, 4u);
+            if ((bits & 0x7f800000u) == 0x7f800000u) { /* exponent all ones: inf or NaN */
+                return 0;
+            }
+        }
+    }
+    return 1;
+}

@@ -7,11 +7,19 @@
  *
  * A scenario is a list of unsigned integers (tests/test_pager.py writes them):
  *
- *   1                                            format version
+ *   2                                            format version
  *   region sector program flags backend scratch endurance report_sectors
  *   fail_read fail_program fail_erase flip_read flip_bit
+ *   journal_sectors journal_sector_bytes         0 0: no wear journal
+ *   journal_fail_program journal_fail_erase      faults of the journal device (call numbers, 0 never)
  *   slot_count slot_bytes[slot_count]
- *   op_count (kind slot len)[op_count]           kind 0 page-out, 1 page-in, 2 drop, 3 end of step
+ *   op_count (kind slot len)[op_count]           kind 0 page-out, 1 page-in, 2 drop, 3 end of step,
+ *                                                4 reboot (es_pager_init again, flash kept)
+ *
+ * The journal is a second simulated device (program unit as the swap device's) over memory
+ * filled with 0x00 (never erased). A reboot re-initializes the pager; both devices keep their
+ * bytes, wear accounts and programmed-unit maps (the physical state: a unit programmed before
+ * the reboot and programmed again before an erase is caught); the step counters restart.
  *
  * backend: 0 memory filled with 0xFF, 1 memory filled with 0x00 (never erased), 2 file (host).
  * Page-out data is a pseudo-random function of (slot, generation, index); page-in data is
@@ -169,6 +177,9 @@ static struct {
     int32_t *delta;
     uint8_t *programmed;
     uint8_t *scratch;
+    uint8_t *journal_memory;
+    uint8_t *journal_programmed;
+    uint32_t *journal_erases;
 } buffers;
 
 static int read_header(uint32_t *header, uint32_t count)
@@ -184,7 +195,7 @@ static int read_header(uint32_t *header, uint32_t count)
 
 enum { H_VERSION, H_REGION, H_SECTOR, H_PROGRAM, H_FLAGS, H_BACKEND, H_SCRATCH, H_ENDURANCE,
        H_SECTORS, H_FAIL_READ, H_FAIL_PROGRAM, H_FAIL_ERASE, H_FLIP_READ, H_FLIP_BIT,
-       H_SLOT_COUNT, H_COUNT };
+       H_JOURNAL_SECTORS, H_JOURNAL_SECTOR, H_JOURNAL_FAIL_PROGRAM, H_JOURNAL_FAIL_ERASE, H_SLOT_COUNT, H_COUNT };
 
 static void replay_op(es_pager *pager, uint32_t index, uint32_t kind, uint32_t slot, uint32_t len,
                       uint64_t *data_errors, uint64_t *bit_errors)
@@ -250,12 +261,15 @@ static int run(const char *image_path)
     es_pager pager;
     es_pager_config config;
     es_pager_counters before;
+    es_swap_device journal_device;
+    es_swap_sim journal_sim;
+    uint32_t journal_bytes = 0u;
     uint64_t data_errors = 0u;
     uint64_t bit_errors = 0u;
     int32_t status;
     es_status result;
 
-    if (!read_header(h, H_COUNT) || h[H_VERSION] != 1u || h[H_SLOT_COUNT] > MAX_SLOTS ||
+    if (!read_header(h, H_COUNT) || h[H_VERSION] != 2u || h[H_SLOT_COUNT] > MAX_SLOTS ||
         h[H_SECTOR] == 0u || h[H_PROGRAM] == 0u) {
         es_report_str("error", "bad scenario header");
         return 2;
@@ -312,6 +326,28 @@ static int run(const char *image_path)
     config.scratch = buffers.scratch;
     config.scratch_bytes = h[H_SCRATCH];
     config.flags = h[H_FLAGS];
+    config.journal = NULL;
+    if (h[H_JOURNAL_SECTORS] != 0u) {
+        journal_bytes = h[H_JOURNAL_SECTORS] * h[H_JOURNAL_SECTOR];
+        buffers.journal_memory = (uint8_t *)take(journal_bytes);
+        buffers.journal_programmed = (uint8_t *)take((journal_bytes / h[H_PROGRAM] + 7u) / 8u);
+        buffers.journal_erases = (uint32_t *)take(4u * h[H_JOURNAL_SECTORS]);
+        if (buffers.journal_memory == NULL || buffers.journal_programmed == NULL ||
+            buffers.journal_erases == NULL) {
+            es_report_str("error", "out of memory for the journal");
+            return 2;
+        }
+        memset(buffers.journal_memory, 0x00, journal_bytes);
+        if (es_swap_sim_init_memory(&journal_device, &journal_sim, buffers.journal_memory, journal_bytes,
+                                    h[H_JOURNAL_SECTOR], h[H_PROGRAM], buffers.journal_erases,
+                                    buffers.journal_programmed) != ES_SWAP_OK) {
+            es_report_str("error", "journal geometry");
+            return 2;
+        }
+        journal_sim.faults.fail_program_at = h[H_JOURNAL_FAIL_PROGRAM];
+        journal_sim.faults.fail_erase_at = h[H_JOURNAL_FAIL_ERASE];
+        config.journal = &journal_device;
+    }
     es_report_u64("required", es_pager_required_bytes(slot_bytes, h[H_SLOT_COUNT], h[H_SECTOR],
                                                       h[H_PROGRAM]));
     result = es_pager_init(&pager, &config);
@@ -329,7 +365,15 @@ static int run(const char *image_path)
             es_report_str("error", "truncated ops");
             return 2;
         }
-        if (kind == 3u) {
+        if (kind == 4u) { /* reboot: the flash keeps its bytes, RAM state starts over */
+            result = es_pager_init(&pager, &config);
+            if (result != ES_OK) {
+                report_fail(i, result, &pager);
+            }
+            before = pager.counters;
+            memcpy(buffers.sectors_before, buffers.sector_erases, 4u * sectors);
+            es_report_u64("reboot.head", pager.head);
+        } else if (kind == 3u) {
             report_step(&pager, &before, buffers.sectors_before, h[H_SECTORS] ? buffers.delta : NULL,
                         &sim);
             before = pager.counters;
@@ -361,6 +405,13 @@ static int run(const char *image_path)
     es_report_u64("sim.nor_violations", sim.nor_violations);
     es_report_u64("sim.double_programs", sim.double_programs);
     es_report_u64("sim.faults_injected", sim.faults_injected);
+    if (config.journal != NULL) {
+        es_report_u64("journal.records", pager.journal_records);
+        es_report_u64("journal.lifetime_erases", pager.lifetime_erases);
+        es_report_u64("journal.sim.erases", journal_sim.erases);
+        es_report_u64("journal.sim.nor_violations", journal_sim.nor_violations);
+        es_report_u64("journal.sim.double_programs", journal_sim.double_programs);
+    }
     es_report_u64("data_errors", data_errors);
     es_report_u64("bit_errors", bit_errors);
 #if defined(ES_PORT_HOST)

@@ -33,7 +33,9 @@ typedef enum {
     ES_OK = 0,        /* success */
     ES_ERR_ARG = 1,   /* NULL pointer where data is needed, or a parameter outside its range */
     ES_ERR_SHAPE = 2, /* dims inconsistent with each other or with the parameters */
-    ES_ERR_IO = 3     /* storage or board I/O failed (pager and ports; no kernel returns it) */
+    ES_ERR_IO = 3,    /* storage or board I/O failed (pager and ports; no kernel returns it) */
+    ES_ERR_DIVERGED = 4 /* a training step's loss or updated parameters were not finite: the
+                           generated es_train_step undid it (no kernel returns it) */
 } es_status;
 
 /* Shape of a tensor of rank <= 4, NHWC. */

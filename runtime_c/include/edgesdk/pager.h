@@ -47,6 +47,19 @@
  * the reserve short, and then page-outs return ES_ERR_IO with ES_PAGER_E_NO_ROOM until the copy
  * blocking the frontier is paged out again or dropped, or es_pager_init starts over.
  *
+ * WEAR ACROSS BOOTS (optional journal). Without a journal every es_pager_init starts the log at
+ * sector 0, so a firmware that boots, trains a step and loses power wears the first sectors
+ * only. With config.journal (a second, small device: at least 2 sectors, e.g. the two sectors
+ * below the swap region) the pager appends one record after every erase: the number of erases
+ * the region has taken in its life, E (8 bytes: E, then ~E; a record torn by a power cut fails
+ * that check and is skipped). The frontier sweeps the sectors in order, so E says everything:
+ * init reads the largest valid E and resumes the sweep at sector E mod sectors, with
+ * sector_erases[i] = E / sectors + (i < E mod sectors) -- the lifetime counts, rebuilt. Records
+ * fill one journal sector after the other (a ring); the next sector is erased when the current
+ * one is full, never the one holding the newest record. Nothing paged out survives a reboot
+ * (the slot table is in RAM); only the position does. A cut between an erase and its record
+ * makes the next boot erase that sector once more.
+ *
  * Every call is deterministic: the same sequence of calls gives the same device operations on
  * every target. No heap, no globals; all state is caller-owned.
  */
@@ -78,7 +91,9 @@ typedef enum {
     ES_PAGER_E_DEVICE = 6,       /* ES_ERR_IO: the device returned device_status */
     ES_PAGER_E_VERIFY = 7,       /* ES_ERR_IO: read-back differs from what was programmed */
     ES_PAGER_E_CHECKSUM = 8,     /* ES_ERR_IO: the data read back fails the copy's CRC-32 */
-    ES_PAGER_E_NO_ROOM = 9       /* ES_ERR_IO: earlier failures used up the reserve */
+    ES_PAGER_E_NO_ROOM = 9,      /* ES_ERR_IO: earlier failures used up the reserve */
+    ES_PAGER_E_JOURNAL = 10      /* ES_ERR_IO: the journal device returned device_status (init:
+                                    reading it; later: writing a record, after the erase) */
 } es_pager_error;
 
 /* Per-slot state, one per slot, caller-owned (es_pager_init clears it). */
@@ -94,10 +109,12 @@ typedef struct {
     uint32_t slot_count;
     es_pager_slot *slots;       /* [slot_count] caller-owned state */
     uint32_t *sector_erases;    /* [device->size_bytes / sector_bytes] erases per sector,
-                                   caller-owned, zeroed by init */
+                                   caller-owned, zeroed by init (with a journal:
+                                   the lifetime counts it rebuilds) */
     uint8_t *scratch;           /* relocation bounce buffer, caller-owned */
     uint32_t scratch_bytes;     /* >= device->program_bytes; larger means fewer device calls */
     uint32_t flags;             /* ES_PAGER_VERIFY | ES_PAGER_CHECKSUM */
+    const es_swap_device *journal; /* wear journal (>= 2 sectors), or NULL: start at sector 0 */
 } es_pager_config;
 
 /* Totals since init. Program and read counts include padding, relocation and verification. */
@@ -121,6 +138,10 @@ typedef struct {
     es_pager_error error;   /* of the last failed call */
     int32_t device_status;  /* ES_SWAP_* of the last device failure */
     uint32_t error_offset;  /* device offset (or sector for an erase) of the last failure */
+    uint32_t lifetime_erases;  /* E: erases of the region in its life (journal), else since init */
+    uint32_t journal_sector;   /* journal sector of the next record */
+    uint32_t journal_next;     /* record index in it; == records per sector: erase the next sector */
+    uint32_t journal_records;  /* records written since init */
 } es_pager;
 
 /* Device bytes the pager needs for these slots: W + M + 2S - 2g (see above). 0 when a capacity
@@ -128,8 +149,10 @@ typedef struct {
 uint32_t es_pager_required_bytes(const uint32_t *slot_bytes, uint32_t slot_count,
                                  uint32_t sector_bytes, uint32_t program_bytes);
 
-/* Check the configuration and start with every slot empty; touches no device. ES_ERR_ARG with
- * error ES_PAGER_E_CONFIG or ES_PAGER_E_REGION_SMALL when it cannot work. */
+/* Check the configuration and start with every slot empty; touches no swap device (with a
+ * journal: reads it, to resume the sweep). ES_ERR_ARG with error ES_PAGER_E_CONFIG or
+ * ES_PAGER_E_REGION_SMALL when it cannot work; ES_ERR_IO with ES_PAGER_E_JOURNAL when the
+ * journal cannot be read. */
 es_status es_pager_init(es_pager *pager, const es_pager_config *config);
 
 /* Write len bytes of ram as the copy of `slot` (1 <= len <= slot_bytes[slot]). */

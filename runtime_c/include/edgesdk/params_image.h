@@ -70,6 +70,10 @@ es_status es_params_image_write(const es_param_record *records, int32_t count, v
 es_status es_params_image_read(const es_param_record *records, int32_t count, const void *buf,
                                size_t len);
 
+/* 1 when every float32 element the records hold in RAM is finite (int8 and int32 records always
+ * are), else 0; NULL or bad records: 0. */
+int es_params_finite(const es_param_record *records, int32_t count);
+
 /* CRC-32 (IEEE 802.3, reflected, as zlib.crc32): crc = es_crc32(0, data, n) for one block;
  * pass the previous result to continue over several blocks. */
 uint32_t es_crc32(uint32_t crc, const void *data, size_t len);

@@ -161,6 +161,8 @@ def _summary_lines(board: str, where: str, s: dict[str, Any]) -> str:
     elif "step_losses" in s:
         lines.append("  loss per step             " + " ".join(f"{v:.4f}" for v in s["step_losses"]))
     lines.append(f"  training steps            {s.get('train_steps')}")
+    if s.get("undone_steps"):
+        lines.append(f"  undone (diverged) steps   {s['undone_steps']} (loss or parameters not finite)")
     for key, label in (
         ("instructions_per_step", "instructions per step"),
         ("cycles_per_step", "cycles per step"),
@@ -172,4 +174,8 @@ def _summary_lines(board: str, where: str, s: dict[str, Any]) -> str:
         lines.append(f"  stack high-water          {s['stack_high_water_bytes']:,} B of "
                      f"{s['stack_size_bytes']:,} B reserved")
     lines.append(f"  arena / model state       {s.get('arena_bytes', 0):,} B / {s.get('state_bytes', 0):,} B")
+    if "committed_sequence" in s:
+        restored = s.get("restored_sequence") or "none"
+        lines.append(f"  flash commit              restored at boot: {restored}; committed after "
+                     f"training: {s['committed_sequence']} ({s.get('commit_erases')} erases)")
     return "\n".join(lines)

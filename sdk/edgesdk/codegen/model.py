@@ -258,6 +258,7 @@ class FloatAssembler:
             sim_bitmap=take(f"es_sim_programmed_{ident}"),
             sim_erases=take(f"es_sim_erases_{ident}"),
             driver_state=take(f"es_driver_{ident}"),
+            journal=take(f"es_journal_{ident}"),
             slot_bytes=tier.slot_bytes,
             region_bytes=tier.geometry.region_bytes,
             sector_bytes=tier.geometry.sector_bytes,

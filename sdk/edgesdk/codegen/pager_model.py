@@ -88,6 +88,7 @@ class OpKind(enum.Enum):
     PAGE_OUT = 0
     PAGE_IN = 1
     DROP = 2
+    REBOOT = 4  # es_pager_init again over a wear journal: the sweep resumes, every copy is gone
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,10 @@ class PagerOp:
     @staticmethod
     def drop(slot: int) -> PagerOp:
         return PagerOp(OpKind.DROP, slot)
+
+    @staticmethod
+    def reboot() -> PagerOp:
+        return PagerOp(OpKind.REBOOT, 0)
 
 
 @dataclass(frozen=True)
@@ -225,11 +230,22 @@ class PagerModel:
         self._check_slot(slot)
         self.length[slot] = 0
 
+    def reboot(self) -> None:
+        """es_pager_init with a wear journal that holds every erase so far: the sweep resumes at
+        sector E mod sectors (E = lifetime erases), nothing erased ahead, every slot empty; the
+        erase counts carry over (the journal rebuilds them)."""
+        lifetime = sum(self.sector_erases)
+        self.head = (lifetime % self.geometry.sectors) * self.geometry.sector_bytes
+        self.free = 0
+        self.length = [0] * len(self.slot_bytes)
+
     def apply(self, op: PagerOp) -> None:
         if op.kind is OpKind.PAGE_OUT:
             self.page_out(op.slot, op.length)
         elif op.kind is OpKind.PAGE_IN:
             self.page_in(op.slot, op.length)
+        elif op.kind is OpKind.REBOOT:
+            self.reboot()
         else:
             self.drop(op.slot)
 

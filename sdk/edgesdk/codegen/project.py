@@ -43,6 +43,7 @@ from edgesdk.codegen.platformio import (
 )
 from edgesdk.codegen.program import schedule_arena, scheduled_programs
 from edgesdk.codegen.source import ConstArray, ModelFacts, ModelSource
+from edgesdk.codegen.store import store_for
 from edgesdk.codegen.swap import (
     SIM_FLAGS,
     SwapTier,
@@ -151,7 +152,11 @@ def render_project(
             swap=swap,
             board_port=board.port if not board.is_host else "",
         )
-    swap_region = emulated_swap_region(board, swap) if not board.is_host else None
+    store = store_for(board, source.params_bytes, max(source.arena_size // 4, 1) * 4)
+    source = dataclasses.replace(source, store=store)
+    swap_region = (
+        emulated_swap_region(board, swap, store.emulated_bytes if store else 0) if not board.is_host else None
+    )
 
     prepare_directory(directory, force)
     src = directory / SOURCES_DIR

@@ -12,6 +12,7 @@ import numpy as np
 
 from edgesdk.codegen import kernels as K
 from edgesdk.codegen.layout import ArenaLayout
+from edgesdk.codegen.store import StoreTier
 from edgesdk.codegen.swap import BOARD_FLAGS, SCRATCH_BYTES, SIM_FLAGS, BoardDriver
 
 FLOAT_BYTES = 4
@@ -144,6 +145,7 @@ class PagerTier:
     sim_bitmap: str
     sim_erases: str
     driver_state: str  # the board driver's state
+    journal: str  # prefix of the wear journal's names (its device, simulation, open function)
     slot_bytes: tuple[int, ...]
     region_bytes: int
     sector_bytes: int
@@ -223,6 +225,7 @@ class ModelSource:
     output_ctype: str = "float"  # inference's out
     api_suffix: str = ""  # "_int8": es_train_step_int8 / es_infer_int8 take the model's own types
     int8: Int8Section | None = None  # int8 precision: constants, scratch, float API (codegen.int8)
+    store: StoreTier | None = None  # where es_params_commit keeps the parameters (codegen.store)
 
     @property
     def paged(self) -> bool:

@@ -38,6 +38,7 @@ from edgesdk.codegen.pager_model import (
 from edgesdk.errors import BoardError
 from edgesdk.plan.schedule import Schedule
 
+JOURNAL_SECTORS = 2  # the pager's wear journal (pager.h), below each swap region
 SCRATCH_BYTES = 256  # the pager's relocation bounce buffer (docs/pager.md: 256 B is a good size)
 SWAP_SECTION = "es_swap"  # linker section and memory region of the simulated devices in QEMU
 SIM_FLAGS = 0  # pager flags on the simulated device: nothing to verify, the simulation checks NOR rules
@@ -62,6 +63,7 @@ class BoardDriver:
     base: int  # stm32f7_flash / nrf52_nvmc: address; *_qspi: offset of the region in the chip
     first_sector: int = 0  # stm32f7_flash: flash sector number at base
     description: str = ""
+    journal_base: int = 0  # the pager's wear journal: JOURNAL_SECTORS sectors just below the region
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,10 @@ class SwapTier:
     def emulated_bytes(self) -> int:
         """What the simulated device takes in the stand-in's swap window: data, bitmap, its wear
         account and its state (es_swap_sim, under 256 B)."""
-        return _up(self.geometry.region_bytes, 8) + _up(self.bitmap_bytes, 8) + 4 * self.sectors + 256
+        journal = JOURNAL_SECTORS * self.geometry.sector_bytes
+        journal_bitmap = (journal // self.geometry.program_bytes + 7) // 8
+        return (_up(self.geometry.region_bytes, 8) + _up(self.bitmap_bytes, 8) + 4 * self.sectors + 256
+                + _up(journal, 8) + _up(journal_bitmap, 8) + 4 * JOURNAL_SECTORS + 256)
 
 
 def _up(value: int, unit: int) -> int:
@@ -125,21 +130,25 @@ def board_driver(board: Board, tier: StorageTier) -> BoardDriver | None:
     sectors = tier.swap_bytes // tier.sector_bytes
     qspi = "qspi" in tier.name.lower()
     top = tier.size_bytes - tier.swap_bytes
+    journal = JOURNAL_SECTORS * tier.sector_bytes
     if board.port == "stm32f7" and qspi:
         return BoardDriver(
             "stm32f7_qspi", "ES_PORT_STM32F7", "edgesdk/swap_stm32f7.h", top,
             description=f"QUADSPI NOR, the chip's top {tier.swap_bytes // 1024} KB ({sectors} sectors)",
+            journal_base=top - journal,
         )
     if board.port == "nrf52" and qspi:
         return BoardDriver(
             "nrf52_qspi", "ES_PORT_NRF52", "edgesdk/swap_nrf52.h", top,
             description=f"QSPI NOR, the chip's top {tier.swap_bytes // 1024} KB ({sectors} sectors)",
+            journal_base=top - journal,
         )
     base = board.flash_origin + board.flash_bytes - tier.swap_bytes
     if board.port == "nrf52":
         return BoardDriver(
             "nrf52_nvmc", "ES_PORT_NRF52", "edgesdk/swap_nrf52.h", base,
             description=f"internal flash (NVMC), the top {sectors} pages from {base:#x}",
+            journal_base=base - journal,
         )
     if board.port == "stm32f7":
         first = _sector_at(board, tier.swap_bytes)
@@ -165,11 +174,14 @@ def _sector_at(board: Board, swap_bytes: int) -> int | None:
     return None
 
 
-def emulated_swap_region(board: Board, tiers: Sequence[SwapTier]) -> tuple[int, int] | None:
-    """(origin, bytes) of the ``es_swap`` region the simulated devices of ``tiers`` need in
-    ``board``'s QEMU stand-in, outside the RAM its linker script enforces; None without paging or
-    without a stand-in."""
-    if not tiers or board.emulation is None:
+def emulated_swap_region(
+    board: Board, tiers: Sequence[SwapTier], extra_bytes: int = 0
+) -> tuple[int, int] | None:
+    """(origin, bytes) of the ``es_swap`` region the simulated devices of ``tiers`` (and
+    ``extra_bytes`` of other simulated flash: the commit store's) need in ``board``'s QEMU
+    stand-in, outside the RAM its linker script enforces; None without either or without a
+    stand-in."""
+    if (not tiers and not extra_bytes) or board.emulation is None:
         return None
     window = EMULATED_SWAP_WINDOWS.get(board.emulation.qemu_machine)
     if window is None:
@@ -178,7 +190,7 @@ def emulated_swap_region(board: Board, tiers: Sequence[SwapTier]) -> tuple[int, 
             "simulated swap device; build this project for the host"
         )
     origin, size = window
-    need = _up(sum(tier.emulated_bytes for tier in tiers), 4096)
+    need = _up(sum(tier.emulated_bytes for tier in tiers) + extra_bytes, 4096)
     if need > size:
         raise BoardError(
             f"the simulated swap devices need {need:,} B, more than the {size:,} B QEMU "

@@ -267,6 +267,8 @@ def summarize(results: Results) -> dict[str, Any]:
     if results.all("step.loss"):
         summary["step_losses"] = results.all("step.loss")
     summary["train_steps"] = v.get("train.steps")
+    if "train.undone" in v:
+        summary["undone_steps"] = v["train.undone"]
     unit = v.get("counter.unit")
     if unit in COUNTER_KEYS and "step.counter" in v:
         summary[COUNTER_KEYS[unit]] = v["step.counter"]
@@ -275,4 +277,9 @@ def summarize(results: Results) -> dict[str, Any]:
     if v.get("stack.size"):
         summary["stack_size_bytes"] = v["stack.size"]
         summary["stack_high_water_bytes"] = v.get("stack.high_water")
+    if "store.restored" in v:
+        summary["restored_sequence"] = v.get("store.restored_sequence", 0)
+    if "store.sequence" in v:
+        summary["committed_sequence"] = v["store.sequence"]
+        summary["commit_erases"] = v.get("store.erases")
     return summary

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 
+import numpy as np
+
 from edgesdk import ir
 from edgesdk.errors import TrainingError
 
@@ -190,6 +192,26 @@ class OptimizerSpec:
                 raise TrainingError(f"{name} must be in [0, 1), got {value}")
         if self.eps <= 0:
             raise TrainingError(f"eps must be > 0, got {self.eps}")
+        self._check_float32()
+
+    def _check_float32(self) -> None:
+        """The device computes in float32: a hyper-parameter that rounds to 0 or 1 (or overflows)
+        there changes the mathematics (eps 1e-50 divides by zero; beta2 0.9999999999 makes Adam's
+        bias correction 1 - beta2^t zero), so it is refused here rather than diverging on the device."""
+        for name in ("lr", "momentum", "beta1", "beta2", "eps", "weight_decay"):
+            value = float(getattr(self, name))
+            single = float(np.float32(value)) if abs(value) < 3.4e38 else math.inf
+            if not math.isfinite(single):
+                raise TrainingError(f"{name} = {value:g} overflows float32, which the device computes in; "
+                                    "give a value below 3.4e38")
+            if value != 0.0 and single == 0.0:
+                none = " (or 0 for none)" if name in ("momentum", "beta1", "beta2", "weight_decay") else ""
+                raise TrainingError(f"{name} = {value:g} rounds to 0 in float32, which the device computes "
+                                    f"in; give a value of at least 1.2e-38{none}")
+            if name in ("momentum", "beta1", "beta2") and single >= 1.0:
+                raise TrainingError(f"{name} = {value!r} rounds to 1 in float32, which the device computes "
+                                    "in (the update would never forget, or divide by zero); give at most "
+                                    "0.99999994")
 
     @property
     def state_names(self) -> tuple[str, ...]:
