@@ -74,9 +74,11 @@ def test_compile_project_takes_the_generated_project(tmp_path: Path) -> None:
     [
         (["build", "-o", "/proc/edgesdk-x"], ["cannot make the project directory", "-o"]),
         (["build", "-o", "/etc/hostname/sub"], ["Not a directory", "-o"]),
-        (["build", "-o", "{tmp}/fw", "--lr", "1e40"], ["beyond float32", "--lr"]),
+        (["build", "-o", "{tmp}/fw", "--lr", "1e40"], ["lr = 1e+40 overflows float32"]),
         (["build", "-o", "{tmp}/fw", "--optimizer", "adam:weight_decay=1e39", "--precision", "fp32"],
-         ["weight_decay", "float32"]),
+         ["weight_decay = 1e+39 overflows float32"]),
+        (["build", "-o", "{tmp}/fw", "--optimizer", "adam:eps=1e-50", "--precision", "fp32"],
+         ["eps = 1e-50 rounds to 0 in float32"]),
         (["build", "-o", "{tmp}/fw", "--board", "stm32f746", "--budget", "30KB", "--max-erases", "-1"],
          ["--max-erases", ">= 0"]),
         (["plan", "--board", "stm32f746", "--time-limit", "nan"], ["--time-limit"]),

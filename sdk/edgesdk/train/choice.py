@@ -12,8 +12,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import numpy as np
-
 from edgesdk import ir
 from edgesdk.errors import TrainingError
 from edgesdk.train.build import build_training_graph
@@ -116,19 +114,6 @@ def _precision(
     return choice, reason
 
 
-def _check_float32(optimizer: OptimizerSpec) -> None:
-    """The device computes in float32: a hyper-parameter beyond its range is an error, not an inf."""
-    largest = float(np.finfo(np.float32).max)
-    for name in ("lr", "momentum", "beta1", "beta2", "eps", "weight_decay"):
-        value = float(getattr(optimizer, name))
-        if not abs(value) <= largest:
-            flag = "--lr" if name == "lr" else f"--optimizer {optimizer.kind.value}:{name}=..."
-            raise TrainingError(
-                f"{name} {value:g} is beyond float32's range (largest {largest:.4g}), which the device "
-                f"computes in; give a smaller value with {flag}"
-            )
-
-
 def resolve_training(model: ir.Graph, choice: TrainingChoice) -> ResolvedTraining:
     """The concrete training of ``model`` that ``choice`` asks for; raises TrainingError."""
     if choice.batch < 1:
@@ -138,7 +123,6 @@ def resolve_training(model: ir.Graph, choice: TrainingChoice) -> ResolvedTrainin
     optimizer = OptimizerSpec.parse(choice.optimizer)
     if choice.lr is not None:
         optimizer = dataclasses.replace(optimizer, lr=float(choice.lr))
-    _check_float32(optimizer)
     precision, precision_reason = _precision(model, choice.precision, optimizer, choice.int8_training)
     loss = resolve_loss(model, choice.loss)
     reasons = []
