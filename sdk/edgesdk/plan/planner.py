@@ -112,7 +112,10 @@ def plan(graph: PlanGraph, board: Board, options: PlanOptions) -> PlanResult:
                 offer("milp-coarse", _refine(graph, result.plan, fine))
     incumbent = _best(candidates)
     limit = _remaining(start, options.time_limit_s)
-    fine_result = solve_milp(graph, cost, fine, replace(settings, time_limit_s=limit, upper_bound=incumbent))
+    best_plan = min(candidates, key=lambda c: c[0])[2] if candidates else None
+    fine_result = solve_milp(
+        graph, cost, fine, replace(settings, time_limit_s=limit, upper_bound=incumbent, start=best_plan)
+    )
     if fine_result.plan is not None:
         offer("milp", fine_result.plan)
     if not candidates:
