@@ -254,7 +254,9 @@ def chain(length: int, output_bytes: int = 1024, macs: int = 10_000) -> dict[str
 POET_M4F_CYCLES_PER_FLOP = 64e6 * 255.6237 / 1628.3e6  # 64 MHz over POET's M4F 6.37 MFLOP/s
 
 
-def poet_resnet18_cifar(classes: int = 10, cycles_per_flop: float = POET_M4F_CYCLES_PER_FLOP) -> dict[str, Any]:
+def poet_resnet18_cifar(
+    classes: int = 10, cycles_per_flop: float = POET_M4F_CYCLES_PER_FLOP
+) -> dict[str, Any]:
     """ResNet-18-CIFAR as POET (ICML 2022) builds its training graph: T = 133 nodes, float32.
 
     The construction follows POET's published layer model (facts, not code): batch 1, NCHW, a 3x3

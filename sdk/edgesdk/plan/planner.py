@@ -90,6 +90,7 @@ def plan(graph: PlanGraph, board: Board, options: PlanOptions) -> PlanResult:
                 options.allow_remat,
                 options.allow_paging,
                 options.runtime_budget_s,
+                deadline=start + 0.3 * options.time_limit_s,
             ),
         )
     settings = MilpSettings(
@@ -311,7 +312,8 @@ def _best(candidates: list[tuple[float, str, StagePlan]]) -> float | None:
 
 
 def _remaining(start: float, limit: float) -> float:
-    return max(0.5, limit - (time.perf_counter() - start))
+    """Seconds left of ``limit`` (a solve always gets a moment, so a plan can still be proven)."""
+    return max(0.05, limit - (time.perf_counter() - start))
 
 
 def _refine(graph: PlanGraph, coarse: StagePlan, fine: Stages) -> StagePlan:
