@@ -54,6 +54,7 @@ class MilpSettings:
     dominance: bool = False  # add the dominance rows (measured in docs/planner.md)
     feasibility_only: bool = False  # zero objective: stop at the first feasible plan
     start: StagePlan | None = None  # a plan on the same stages: HiGHS's first incumbent if feasible
+    window: tuple[int, int] | None = None  # with start: decide only stages a..b, the rest as in start
     seed: int = 0
     verbose: bool = False
 
@@ -261,6 +262,11 @@ def solve_milp(graph: PlanGraph, cost: CostModel, stages: Stages, settings: Milp
     x0 = None
     if settings.start is not None:
         x0 = _start_vector(len(m.cost), settings.start, S, R, Mout, Min, workspace, fixed_cols)
+        if x0 is not None and settings.window is not None:
+            first, last = settings.window
+            for key, col in [*S.items(), *R.items(), *Min.items()]:
+                if not first <= key[0] <= last:
+                    m.lb[col] = m.ub[col] = x0[col]
     return _solve(m, S, R, Mout, Min, stages, settings, constant, scale, start, x0)
 
 
