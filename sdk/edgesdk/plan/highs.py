@@ -112,8 +112,8 @@ def solve(
     h.setCallback(record, None)
     h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
     h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
-    accepted = False
-    if start is not None:
+    accepted = start is not None and _feasible(problem, np.asarray(start, dtype=np.float64))
+    if accepted:
         solution = highspy.HighsSolution()
         solution.col_value = list(np.asarray(start, dtype=np.float64))
         solution.value_valid = True
@@ -142,3 +142,17 @@ def solve(
         final_dual = dual_bound if dual_bound is not None else -np.inf
         trace.append((time.perf_counter() - began, objective or 0.0, final_dual))
     return Outcome(status, x, objective, dual_bound, message, accepted, tuple(trace))
+
+
+def _feasible(problem: Problem, x: np.ndarray, tol: float = 1e-7) -> bool:
+    """Does ``x`` meet every bound, row and integrality of ``problem`` (a start HiGHS can use)?"""
+    if len(x) != len(problem.cost):
+        return False
+    if np.any(x < problem.lb - tol) or np.any(x > problem.ub + tol):
+        return False
+    integer = problem.integer.astype(bool)
+    if np.any(np.abs(x[integer] - np.round(x[integer])) > tol):
+        return False
+    activity = np.zeros(len(problem.lo))
+    np.add.at(activity, problem.rows, problem.vals * x[problem.cols])
+    return bool(np.all(activity >= problem.lo - tol) and np.all(activity <= problem.hi + tol))
