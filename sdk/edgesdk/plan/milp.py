@@ -1,4 +1,4 @@
-"""The rematerialization + paging MILP, solved by HiGHS through ``scipy.optimize.milp``.
+"""The rematerialization + paging MILP, solved by HiGHS (:mod:`edgesdk.plan.highs`).
 
 Notation (POET's, on the stages of :mod:`edgesdk.plan.stages`; s a stage, i a node, k a tier):
 

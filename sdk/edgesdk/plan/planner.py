@@ -94,7 +94,7 @@ def plan(graph: PlanGraph, board: Board, options: PlanOptions) -> PlanResult:
                 options.allow_remat,
                 options.allow_paging,
                 options.runtime_budget_s,
-                deadline=start + 0.3 * options.time_limit_s,
+                deadline=start + options.time_limit_s,
             ),
         )
     settings = MilpSettings(
