@@ -87,8 +87,8 @@ def _schedule(model: str, kind: str, precision: str = "fp32") -> Schedule:
         return mixed_from_paging(graph, host)
     if model == "digits" and kind == "mixed":
         return schedule_of_kind(graph, host, kind, priced_on=priced(host, {"depthwise_conv2d_f32": 50.0}))
-    if model == "mobilenet_v2":
-        return schedule_of_kind(graph, host, kind, time_limit_s=2.0, fractions=(0.0,))
+    if model == "mobilenet_v2":  # the greedy evictor alone takes ~5 s on this graph at the floor
+        return schedule_of_kind(graph, host, kind, time_limit_s=8.0, fractions=(0.0,))
     return schedule_of_kind(graph, host, kind)
 
 

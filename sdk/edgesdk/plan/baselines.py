@@ -14,6 +14,7 @@ recomputation, switched off (:mod:`edgesdk.plan.planner`).
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -111,13 +112,17 @@ def greedy(
     allow_remat: bool = True,
     allow_paging: bool = True,
     runtime_budget_s: float | None = None,
+    deadline: float | None = None,
 ) -> StagePlan | None:
-    """The eviction heuristic described in the module docstring; None when it cannot reach the budget."""
+    """The eviction heuristic described in the module docstring; None when it cannot reach the budget
+    or when ``time.perf_counter()`` passes ``deadline`` first."""
     state = _GreedyState(graph, cost, stages)
     plan = keep_all(graph, stages)
     state.load(plan)
     tier = _cheapest_tier(cost) if allow_paging else None
     for _ in range(20 * graph.size * max(1, stages.count)):
+        if deadline is not None and time.perf_counter() > deadline:
+            return None
         rows = state.rows()
         peak_stage = int(np.argmax(rows))
         if rows[peak_stage] <= budget_bytes:

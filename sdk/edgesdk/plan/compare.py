@@ -48,17 +48,17 @@ def chosen_row(result: PlanResult) -> Row:
     )
 
 
-def baseline_rows(graph: PlanGraph, board: Board, options: PlanOptions, milp_time_s: float) -> list[Row]:
+def baseline_rows(graph: PlanGraph, board: Board, options: PlanOptions, time_s: float) -> list[Row]:
     """keep-all, remat-only (Checkmate: the MILP without paging), paging-only (without
-    recomputation), Chen's sqrt(n) checkpointing and the greedy evictor."""
+    recomputation), Chen's sqrt(n) checkpointing and the greedy evictor, all within ``time_s``
+    seconds together: the greedy gets up to a tenth, the two MILPs share the rest (the second one
+    gets what the first leaves). A baseline cut short by the limit reports no plan."""
+    began = time.perf_counter()
+    deadline = began + time_s
     cost = build_cost_model(board, graph, options.objective)
     stages = build_stages(graph)
-    rows = [
-        _fixed("keep-all", graph, cost, keep_all(graph, stages), options),
-        _milp_row("remat-only (Checkmate)", graph, board, replace(options, allow_paging=False), milp_time_s),
-        _milp_row("paging-only", graph, board, replace(options, allow_remat=False), milp_time_s),
-        _fixed("Chen sqrt(n)", graph, cost, chen_sqrt(graph, stages), options),
-    ]
+    rows = [_fixed("keep-all", graph, cost, keep_all(graph, stages), options)]
+    rows.append(_fixed("Chen sqrt(n)", graph, cost, chen_sqrt(graph, stages), options))
     start = time.perf_counter()
     found = greedy(
         graph,
@@ -68,13 +68,25 @@ def baseline_rows(graph: PlanGraph, board: Board, options: PlanOptions, milp_tim
         options.allow_remat,
         options.allow_paging,
         options.runtime_budget_s,
+        deadline=start + 0.1 * time_s,
     )
     elapsed = time.perf_counter() - start
     if found is None:
         rows.append(_none("greedy", "no plan within the budget", elapsed))
     else:
         rows.append(_fixed("greedy", graph, cost, found, options, elapsed))
-    return rows
+    remat = _milp_row(
+        "remat-only (Checkmate)",
+        graph,
+        board,
+        replace(options, allow_paging=False),
+        (deadline - time.perf_counter()) / 2,
+    )
+    paging = _milp_row(
+        "paging-only", graph, board, replace(options, allow_remat=False), deadline - time.perf_counter()
+    )
+    keep, chen, greedy_row = rows
+    return [keep, remat, paging, chen, greedy_row]
 
 
 def _fixed(name: str, graph, cost, candidate: StagePlan, options: PlanOptions, solve_s: float = 0.0) -> Row:  # noqa: ANN001
@@ -106,6 +118,8 @@ def _why_not(f, options: PlanOptions) -> str:  # noqa: ANN001
 
 def _milp_row(name: str, graph: PlanGraph, board: Board, options: PlanOptions, limit: float) -> Row:
     start = time.perf_counter()
+    if limit <= 0:
+        return _none(name, "no time left within the limit", 0.0)
     try:
         result = plan(graph, board, replace(options, time_limit_s=limit, explain_infeasible=False))
     except PlanError:

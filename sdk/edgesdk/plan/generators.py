@@ -249,3 +249,91 @@ def chain(length: int, output_bytes: int = 1024, macs: int = 10_000) -> dict[str
         )
         grad = f"b{i}"
     return {"name": f"chain{length}", "resident_bytes": 0, "nodes": nodes}
+
+
+POET_M4F_CYCLES_PER_FLOP = 64e6 * 255.6237 / 1628.3e6  # 64 MHz over POET's M4F 6.37 MFLOP/s
+
+
+def poet_resnet18_cifar(
+    classes: int = 10, cycles_per_flop: float = POET_M4F_CYCLES_PER_FLOP
+) -> dict[str, Any]:
+    """ResNet-18-CIFAR as POET (ICML 2022) builds its training graph: T = 133 nodes, float32.
+
+    The construction follows POET's published layer model (facts, not code): batch 1, NCHW, a 3x3
+    stem (16 channels) and BatchNorm; three stages of two blocks of conv-BN-ReLU, conv-BN-ReLU and
+    a conv-BN projection on the block's input, added and ReLU'd; an 8x8 average pool, a flatten, a
+    linear layer and the loss. FLOPs: conv 2 k^2 |input| c_out + |output|, BatchNorm 2 |input|,
+    ReLU / add / flatten |output|, pool 2 k^2 |output|, linear 2 (c_in + 1) c_out + c_out, loss
+    |logits| x classes. The backward pass is one gradient node per forward layer but the last,
+    in reverse order: the gradient of layer j reads j's output, the output of the layer after j
+    and the previous gradient, writes a buffer of that later layer's size and costs twice j's
+    FLOPs. Every buffer is 4 bytes per element; there is no workspace and no resident state
+    (POET leaves parameters out of the budget). ``cycles_per_flop`` makes compute_cycles from
+    FLOPs: the default is POET's Cortex-M4F profile (6.37 MFLOP/s at 64 MHz); pair the graph with
+    a board file of that profile (benchmarks/poet_m4f.toml) to get POET's joules.
+    """
+
+    def size(shape: tuple[int, ...]) -> int:
+        total = 1
+        for d in shape:
+            total *= d
+        return total
+
+    layers: list[tuple[str, tuple[int, ...], list[str], int]] = []  # name, out shape, deps, flops
+    shapes: dict[str, tuple[int, ...]] = {}
+
+    def add(name: str, shape: tuple[int, ...], deps: list[str], flops: int) -> str:
+        layers.append((name, shape, deps, flops))
+        shapes[name] = shape
+        return name
+
+    def conv(name: str, x: str, cout: int, stride: int) -> str:
+        _, cin, h, w = shapes[x]
+        out = (1, cout, (h - 3 + 2) // stride + 1, (w - 3 + 2) // stride + 1)
+        return add(name, out, [x], 2 * 9 * size(shapes[x]) * cout + size(out))
+
+    def bn(name: str, x: str) -> str:
+        return add(name, shapes[x], [x], 2 * size(shapes[x]))
+
+    def relu(name: str, x: str) -> str:
+        return add(name, shapes[x], [x], size(shapes[x]))
+
+    x = add("input", (1, 3, 32, 32), [], 0)
+    x = bn("stem_bn", conv("stem", x, 16, 1))
+    for stage, cout in enumerate((16, 32, 64)):
+        for block in range(2):
+            stride = 2 if stage > 0 and block == 0 else 1
+            tag = f"s{stage}b{block}"
+            y = relu(f"{tag}_relu1", bn(f"{tag}_bn1", conv(f"{tag}_conv1", x, cout, stride)))
+            y = relu(f"{tag}_relu2", bn(f"{tag}_bn2", conv(f"{tag}_conv2", y, cout, 1)))
+            z = bn(f"{tag}_bn3", conv(f"{tag}_conv3", x, cout, stride))
+            x = relu(f"{tag}_relu3", add(f"{tag}_add", shapes[y], [y, z], size(shapes[y])))
+    _, c, h, w = shapes[x]
+    x = add("pool", (1, c, 1, 1), [x], 2 * h * w * c)
+    x = add("flatten", (1, c), [x], c)
+    x = add("linear", (1, classes), [x], 2 * (c + 1) * classes + classes)
+    add("loss", (classes,), [x], size(shapes[x]) * classes)
+    forward = list(layers)
+    nodes: list[dict[str, Any]] = []
+    for name, shape, deps, flops in forward:
+        kind = "loss" if name == "loss" else "forward"
+        nodes.append(_poet_node(name, kind, deps, 4 * size(shape), flops * cycles_per_flop))
+    grad = "loss"
+    for later, earlier in zip(reversed(forward), list(reversed(forward))[1:], strict=False):
+        name = f"grad/{earlier[0]}"
+        deps = list(dict.fromkeys([earlier[0], later[0], grad]))
+        nodes.append(_poet_node(name, "backward", deps, 4 * size(later[1]), 2 * earlier[3] * cycles_per_flop))
+        grad = name
+    return {"name": "poet_resnet18_cifar", "resident_bytes": 0, "nodes": nodes}
+
+
+def _poet_node(name: str, kind: str, deps: list[str], out: int, cycles: float) -> dict[str, Any]:
+    return {
+        "name": name,
+        "kind": kind,
+        "macs": 0,
+        "output_bytes": out,
+        "workspace_bytes": 0,
+        "deps": deps,
+        "compute_cycles": cycles,
+    }

@@ -1,4 +1,4 @@
-"""The rematerialization + paging MILP, solved by HiGHS through ``scipy.optimize.milp``.
+"""The rematerialization + paging MILP, solved by HiGHS (:mod:`edgesdk.plan.highs`).
 
 Notation (POET's, on the stages of :mod:`edgesdk.plan.stages`; s a stage, i a node, k a tier):
 
@@ -26,14 +26,12 @@ What makes it small and fast (measured in docs/planner.md):
 from __future__ import annotations
 
 import time
-import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import csr_array
 
+from edgesdk.plan import highs
 from edgesdk.plan.cost import CostModel, stored_bytes
 from edgesdk.plan.graph import PlanGraph
 from edgesdk.plan.stageplan import StagePlan
@@ -55,6 +53,8 @@ class MilpSettings:
     page_in_before_readers: bool = False  # page-ins only just before a stage whose new nodes read the value
     dominance: bool = False  # add the dominance rows (measured in docs/planner.md)
     feasibility_only: bool = False  # zero objective: stop at the first feasible plan
+    start: StagePlan | None = None  # a plan on the same stages: HiGHS's first incumbent if feasible
+    window: tuple[int, int] | None = None  # with start: decide only stages a..b, the rest as in start
     seed: int = 0
     verbose: bool = False
 
@@ -72,6 +72,8 @@ class MilpResult:
     rows: int
     nonzeros: int
     message: str
+    start_accepted: bool = False  # the starting plan was feasible and became the first incumbent
+    trace: tuple[tuple[float, float, float], ...] = ()  # (s, best cost, bound) as the solve went
 
 
 class _Model:
@@ -208,6 +210,7 @@ def solve_milp(graph: PlanGraph, cost: CostModel, stages: Stages, settings: Milp
     # ---- RAM per stage (everything held or computed in the stage counts at once):
     #   Res + sum_i b_i (S[s,i] + R[s,i]) + sum_{j new in s} b_j + W[s] <= B
     #   W[s] >= w_j R[s,j]   (only where w_j exceeds the new nodes' largest workspace)
+    workspace: dict[int, tuple[int, float, list[tuple[int, int]]]] = {}  # stage -> (W col, floor, R cols)
     held: dict[int, list[tuple[int, float]]] = defaultdict(list)
     recompute_at: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for (s, i), col in S.items():
@@ -225,6 +228,7 @@ def solve_milp(graph: PlanGraph, cost: CostModel, stages: Stages, settings: Milp
         bigger = [(col, w[j]) for j, col in recompute_at[s] if w[j] > w_new]
         if bigger:
             ws = m.var(0.0, lb=w_new / budget, ub=np.inf, integer=False)
+            workspace[s] = (ws, w_new / budget, [(col, wj / budget) for col, wj in bigger])
             for col, wj in bigger:
                 m.row([(ws, 1.0), (col, -wj / budget)], 0.0, np.inf)
             terms = [*terms, (ws, 1.0)]
@@ -254,9 +258,49 @@ def solve_milp(graph: PlanGraph, cost: CostModel, stages: Stages, settings: Milp
     # the cost of running every node once, as a fixed column: HiGHS's relative gap then measures the
     # whole step's cost (what a user compares), not only the extra over computing everything once
     constant = sum(cost.compute_cost(j) for j in range(graph.size))
-    if not zero:
-        m.var(constant * scale, lb=1.0, ub=1.0, integer=False)
-    return _solve(m, S, R, Mout, Min, stages, settings, constant, scale, start)
+    fixed_cols = [] if zero else [m.var(constant * scale, lb=1.0, ub=1.0, integer=False)]
+    x0 = None
+    if settings.start is not None:
+        x0 = _start_vector(len(m.cost), settings.start, S, R, Mout, Min, workspace, fixed_cols)
+        if x0 is not None and settings.window is not None:
+            first, last = settings.window
+            for key, col in [*S.items(), *R.items(), *Min.items()]:
+                if not first <= key[0] <= last:
+                    m.lb[col] = m.ub[col] = x0[col]
+    return _solve(m, S, R, Mout, Min, stages, settings, constant, scale, start, x0)
+
+
+def _start_vector(
+    n: int,
+    plan: StagePlan,
+    S: dict[tuple[int, int], int],
+    R: dict[tuple[int, int], int],
+    Mout: dict[tuple[int, int], int],
+    Min: dict[tuple[int, int, int], int],
+    workspace: dict[int, tuple[int, float, list[tuple[int, float]]]],
+    fixed_cols: list[int],
+) -> np.ndarray | None:
+    """The columns of ``plan`` (None when it uses a decision the model does not have)."""
+    x = np.zeros(n)
+    try:
+        for s, kept in enumerate(plan.keep):
+            for i in kept:
+                x[S[s, i]] = 1.0
+        for s, again in enumerate(plan.recompute):
+            for i in again:
+                x[R[s, i]] = 1.0
+        for s, reads in enumerate(plan.page_in):
+            for i, k in reads.items():
+                x[Min[s, i, k]] = 1.0
+        for i, k in plan.page_out.items():
+            x[Mout[i, k]] = 1.0
+    except KeyError:
+        return None
+    for col, floor, parts in workspace.values():
+        x[col] = max([floor, *(w for c, w in parts if x[c] > 0.5)])
+    for col in fixed_cols:
+        x[col] = 1.0
+    return x
 
 
 def _reference(total: float, parts: list[float]) -> float:
@@ -277,6 +321,7 @@ def _solve(
     constant: float,
     scale: float,
     start: float,
+    x0: np.ndarray | None,
 ) -> MilpResult:
     n = len(m.cost)
     sizes = {
@@ -285,56 +330,58 @@ def _solve(
         "rows": len(m.lo),
         "nonzeros": len(m.vals),
     }
-    options: dict[str, object] = {
-        "time_limit": max(settings.time_limit_s, 0.01),
-        "mip_rel_gap": settings.mip_gap,
-        "presolve": True,
-        "disp": settings.verbose,
-        "random_seed": settings.seed,
-    }
+    cutoff = None
     if settings.upper_bound is not None and not settings.feasibility_only:
         # warm cutoff: branch and bound prunes every node that cannot beat the known plan
-        options["objective_bound"] = settings.upper_bound * scale * (1 + 1e-7)
+        cutoff = settings.upper_bound * scale * (1 + 1e-7)
+    accepted = False
+    trace: tuple[tuple[float, float, float], ...] = ()
     if n == 0:
-        x = np.zeros(0)
+        x: np.ndarray | None = np.zeros(0)
         status, fun, dual = "optimal", constant * scale, constant * scale
         message = "nothing to decide"
     else:
-        a = csr_array((m.vals, (m.rows, m.cols)), shape=(len(m.lo), n)) if m.lo else None
-        constraints = [LinearConstraint(a, m.lo, m.hi)] if a is not None else []
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = milp(
-                c=np.asarray(m.cost),
-                integrality=np.asarray(m.integer),
-                bounds=Bounds(np.asarray(m.lb), np.asarray(m.ub)),
-                constraints=constraints,
-                options=options,
-            )
-        message = str(res.message)
-        x = res.x
-        fun = res.fun
-        dual = getattr(res, "mip_dual_bound", None)
-        if res.status == 0:
-            status = "optimal"
-        elif res.status == 1:
-            status = "time_limit"
-        elif res.status == 2:
-            status = "no_better_than_bound" if "objective_bound" in options else "infeasible"
-        else:
-            status = "error"
+        outcome = highs.solve(
+            highs.Problem(
+                cost=np.asarray(m.cost),
+                lb=np.asarray(m.lb),
+                ub=np.asarray(m.ub),
+                integer=np.asarray(m.integer),
+                rows=np.asarray(m.rows, dtype=np.int64),
+                cols=np.asarray(m.cols, dtype=np.int64),
+                vals=np.asarray(m.vals, dtype=np.float64),
+                lo=np.asarray(m.lo, dtype=np.float64),
+                hi=np.asarray(m.hi, dtype=np.float64),
+            ),
+            time_limit_s=settings.time_limit_s - (time.perf_counter() - start),
+            mip_gap=settings.mip_gap,
+            seed=settings.seed,
+            start=x0,
+            objective_bound=cutoff,
+            verbose=settings.verbose,
+        )
+        x, fun, dual, status, message = (
+            outcome.x,
+            outcome.objective,
+            outcome.dual_bound,
+            outcome.status,
+            outcome.message,
+        )
+        accepted = outcome.start_accepted
+        trace = tuple((t, p / scale, d / scale) for t, p, d in outcome.trace)
     solve_s = time.perf_counter() - start
-    if x is None:
-        return MilpResult(None, status, None, None, None, solve_s, message=message, **sizes)
+    extra = {"start_accepted": accepted, "trace": trace}
+    if x is None or fun is None:
+        return MilpResult(None, status, None, None, None, solve_s, message=message, **sizes, **extra)
     plan = _extract(x, S, R, Mout, Min, stages)
     if settings.feasibility_only:
-        return MilpResult(plan, status, None, None, None, solve_s, message=message, **sizes)
+        return MilpResult(plan, status, None, None, None, solve_s, message=message, **sizes, **extra)
     objective = float(fun) / scale
     bound = None if dual is None or not np.isfinite(dual) else float(dual) / scale
     if status == "optimal" and bound is None:
         bound = objective
     gap = None if bound is None else max(0.0, (objective - bound) / max(abs(objective), 1e-300))
-    return MilpResult(plan, status, objective, bound, gap, solve_s, message=message, **sizes)
+    return MilpResult(plan, status, objective, bound, gap, solve_s, message=message, **sizes, **extra)
 
 
 def _extract(

@@ -16,6 +16,7 @@ budget that works (:func:`minimal_budget`).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from edgesdk.boards import Board
@@ -33,6 +34,8 @@ from edgesdk.plan.stages import Stages, build_stages, coarse_starts
 
 COARSE_MIN_NODES = 40  # smaller graphs go straight to the fine grid
 COARSE_GUARD = 0.7  # pair two nodes only if what they hold together is within 70 % of the budget
+LNS_WINDOW = 24  # stages a neighbourhood search re-decides at once
+LNS_SHARE = 0.6  # neighbourhood searches run until this share of the time limit has passed
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class PlanOptions:
     coarsen: bool = True  # solve a two-nodes-per-stage model first (its plan is a warm cutoff)
     heuristics: bool = True  # keep-all / greedy incumbents as cutoffs and fallbacks
     explain_infeasible: bool = True  # search the smallest feasible budget for the error message
+    neighbourhoods: bool = False  # improve the best plan by re-solving windows of stages (measured: off)
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ def plan(graph: PlanGraph, board: Board, options: PlanOptions) -> PlanResult:
                 options.allow_remat,
                 options.allow_paging,
                 options.runtime_budget_s,
+                deadline=start + options.time_limit_s,
             ),
         )
     settings = MilpSettings(
@@ -110,9 +115,14 @@ def plan(graph: PlanGraph, board: Board, options: PlanOptions) -> PlanResult:
             )
             if result.plan is not None:
                 offer("milp-coarse", _refine(graph, result.plan, fine))
+    if options.neighbourhoods and candidates and graph.size >= COARSE_MIN_NODES:
+        _improve(graph, cost, fine, settings, candidates, offer, start + LNS_SHARE * options.time_limit_s)
     incumbent = _best(candidates)
     limit = _remaining(start, options.time_limit_s)
-    fine_result = solve_milp(graph, cost, fine, replace(settings, time_limit_s=limit, upper_bound=incumbent))
+    best_plan = min(candidates, key=lambda c: c[0])[2] if candidates else None
+    fine_result = solve_milp(
+        graph, cost, fine, replace(settings, time_limit_s=limit, upper_bound=incumbent, start=best_plan)
+    )
     if fine_result.plan is not None:
         offer("milp", fine_result.plan)
     if not candidates:
@@ -308,7 +318,42 @@ def _best(candidates: list[tuple[float, str, StagePlan]]) -> float | None:
 
 
 def _remaining(start: float, limit: float) -> float:
-    return max(0.5, limit - (time.perf_counter() - start))
+    """Seconds left of ``limit`` (a solve always gets a moment, so a plan can still be proven)."""
+    return max(0.05, limit - (time.perf_counter() - start))
+
+
+def _improve(
+    graph: PlanGraph,
+    cost: CostModel,
+    fine: Stages,
+    settings: MilpSettings,
+    candidates: list[tuple[float, str, StagePlan]],
+    offer: Callable[[str, StagePlan | None], None],
+    deadline: float,
+) -> None:
+    """Large-neighbourhood search: re-solve windows of ``LNS_WINDOW`` fine stages exactly with
+    everything outside the window fixed to the best plan, sliding by half a window, until a sweep
+    improves nothing or ``deadline`` passes. Each window's plan is a plan of the fine model."""
+    step = LNS_WINDOW // 2
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        for first in range(0, max(1, fine.count - step), step):
+            left = deadline - time.perf_counter()
+            if left <= 0.05:
+                return
+            best_cost, _method, best = min(candidates, key=lambda c: c[0])
+            window = (first, min(fine.count - 1, first + LNS_WINDOW - 1))
+            result = solve_milp(
+                graph,
+                cost,
+                fine,
+                replace(settings, time_limit_s=min(left, 5.0), mip_gap=1e-4, start=best, window=window),
+            )
+            if result.plan is not None and result.objective is not None:
+                if result.objective < best_cost * (1 - 1e-6):
+                    offer("milp-window", result.plan)
+                    improved = True
 
 
 def _refine(graph: PlanGraph, coarse: StagePlan, fine: Stages) -> StagePlan:
