@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGES = (
     "numpy", "scipy", "jinja2", "click", "tflite", "flatbuffers", "matplotlib", "elftools",
     "pytest", "hypothesis", "tflite_micro", "ai_edge_litert", "torch", "sklearn", "platformio",
-    "SCons", "pymicro_wakeword",
+    "SCons", "pymicro_wakeword", "pymicro_features", "highspy",
 )
 
 
