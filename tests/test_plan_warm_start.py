@@ -13,7 +13,7 @@ from edgesdk.plan.baselines import greedy, keep_all
 from edgesdk.plan.compare import baseline_rows
 from edgesdk.plan.cost import build_cost_model
 from edgesdk.plan.graph import graph_from_dict, load_graph_json
-from edgesdk.plan.milp import MilpSettings, solve_milp
+from edgesdk.plan.milp import SOLVER_PROGRESS, MilpSettings, solve_milp
 from edgesdk.plan.planner import PlanOptions
 from edgesdk.plan.stageplan import StagePlan, evaluate, tidy
 from edgesdk.plan.stages import build_stages
@@ -178,3 +178,24 @@ def test_poet_graph_plans_within_its_budget() -> None:
     assert figures.planned_peak <= budget
     assert figures.cost <= evaluate(graph, cost, start).cost * (1 + 1e-9)
     assert np.isfinite(figures.cost)
+
+
+def test_the_solver_reports_its_incumbent_and_bound_while_it_runs(resnet) -> None:  # noqa: ANN001
+    """What the CLI's progress line shows (edgesdk.plan.milp.SOLVER_PROGRESS): the incumbent the
+    solve ends with, in the plan's units, and a bound no higher than it."""
+    board, graph, cost, stages, peak = resnet
+    budget = int(0.5 * peak)
+    start = greedy(graph, cost, stages, budget)
+    heard: list[str] = []
+    token = SOLVER_PROGRESS.set(heard.append)
+    try:
+        result = solve_milp(
+            graph, cost, stages, MilpSettings(budget_bytes=budget, time_limit_s=1.0, start=start)
+        )
+    finally:
+        SOLVER_PROGRESS.reset(token)
+    assert heard and result.objective is not None
+    reported = [line for line in heard if line.startswith("MILP: incumbent ")]
+    assert reported, heard
+    incumbent, bound = (float(part.split()[-1]) for part in reported[-1].split(", ")[:2])
+    assert incumbent == pytest.approx(result.trace[-1][1], rel=1e-4) and bound <= incumbent * (1 + 1e-9)

@@ -17,6 +17,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from edgesdk.plan.milp import SOLVER_PROGRESS
+
 FRAMES = "|/-\\"
 INTERVAL_S = 0.2
 
@@ -33,11 +35,13 @@ class Status:
 
 @contextmanager
 def progress(label: str, *, enabled: bool = True) -> Iterator[Status]:
+    """The spinner; the planner's solver reports (incumbent, bound, gap) show in its line."""
     status = Status()
     stream = sys.stderr
     if not (enabled and stream.isatty()):
         yield status
         return
+    token = SOLVER_PROGRESS.set(status.update)
     started = time.monotonic()
     done = threading.Event()
 
@@ -59,5 +63,6 @@ def progress(label: str, *, enabled: bool = True) -> Iterator[Status]:
     try:
         yield status
     finally:
+        SOLVER_PROGRESS.reset(token)
         done.set()
         thread.join()

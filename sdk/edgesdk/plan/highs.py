@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import highspy
@@ -70,7 +71,9 @@ def solve(
     start: np.ndarray | None = None,
     objective_bound: float | None = None,
     verbose: bool = False,
+    on_bounds: Callable[[float, float], None] | None = None,
 ) -> Outcome:
+    """``on_bounds(primal, dual)``: called whenever HiGHS reports a new incumbent or bound."""
     began = time.perf_counter()
     h = _quiet_highs()
     h.setOptionValue("output_flag", bool(verbose))
@@ -108,6 +111,8 @@ def solve(
         dual = float(data_out.mip_dual_bound)  # type: ignore[attr-defined]
         if not trace or trace[-1][1:] != (primal, dual):
             trace.append((time.perf_counter() - began, primal, dual))
+            if on_bounds is not None:
+                on_bounds(primal, dual)
 
     h.setCallback(record, None)
     h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)

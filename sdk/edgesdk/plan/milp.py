@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -310,6 +312,26 @@ def _reference(total: float, parts: list[float]) -> float:
     return max([p for p in parts if p > 0], default=1.0)
 
 
+# who hears the solver's incumbent and bound while it runs (the CLI's progress line); None: nobody
+SOLVER_PROGRESS: ContextVar[Callable[[str], None] | None] = ContextVar("SOLVER_PROGRESS", default=None)
+
+
+def _reporter(scale: float) -> Callable[[float, float], None] | None:
+    listener = SOLVER_PROGRESS.get()
+    if listener is None:
+        return None
+
+    def report(primal: float, dual: float) -> None:
+        cost, bound = primal / scale, dual / scale
+        if not np.isfinite(cost) or abs(cost) > 1e300:
+            listener(f"MILP: no plan yet, bound {bound:.5g}" if np.isfinite(bound) else "MILP: searching")
+            return
+        gap = max(0.0, (cost - bound) / max(abs(cost), 1e-300)) if np.isfinite(bound) else float("nan")
+        listener(f"MILP: incumbent {cost:.5g}, bound {bound:.5g}, gap {100 * gap:.2f} %")
+
+    return report
+
+
 def _solve(
     m: _Model,
     S: dict[tuple[int, int], int],
@@ -359,6 +381,7 @@ def _solve(
             start=x0,
             objective_bound=cutoff,
             verbose=settings.verbose,
+            on_bounds=_reporter(scale),
         )
         x, fun, dual, status, message = (
             outcome.x,
