@@ -3,6 +3,7 @@ what the demo program does, and the plan its training step runs."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,13 +47,6 @@ class ProjectOptions:
 
     @property
     def training(self) -> TrainingChoice:
-        """What to train, for the shared resolver (:func:`edgesdk.train.choice.resolve_training`)."""
-        return TrainingChoice(
-            trainable=self.trainable,
-            optimizer=self.optimizer,
-            lr=self.lr,
-            loss=self.loss,
-            batch=self.batch,
-            precision=self.precision,
-            int8_training=self.int8_training,
-        )
+        """What to train, for the shared resolver (:func:`edgesdk.train.choice.resolve_training`):
+        the fields of :class:`TrainingChoice`, taken from these options by name."""
+        return TrainingChoice(**{f.name: getattr(self, f.name) for f in dataclasses.fields(TrainingChoice)})
